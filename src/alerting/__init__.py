@@ -1,0 +1,1 @@
+"""Alerting: findings -> tickets with Awaab's Law clocks, contractor webhooks, tenant SMS."""

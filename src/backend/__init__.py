@@ -1,0 +1,1 @@
+"""Backend: registry, API, dashboard and scheduled risk analytics."""

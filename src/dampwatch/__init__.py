@@ -1,0 +1,1 @@
+"""DampWatch command line and local stack."""

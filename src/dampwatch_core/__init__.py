@@ -1,0 +1,1 @@
+"""What every DampWatch service agrees on: the wire contract, settings, the error root."""

@@ -1,0 +1,92 @@
+"""Broker authentication and authorisation files, in Mosquitto's formats.
+
+The device registry (backend) and the local stack both write them: a password file
+with one PBKDF2-SHA512 hash per account (Mosquitto 2's ``$7$`` format, as
+``mosquitto_passwd`` writes it) and an ACL file in which every device may write only its
+own topics (``pattern write dampwatch/v1/dev/%u/telemetry``). After either file changes
+the broker is sent SIGHUP and rereads both.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+from dampwatch_core.contract import TOPIC_ROOT
+
+__all__ = [
+    "BACKEND_USER",
+    "GATEWAY_USER",
+    "acl_text",
+    "hash_password",
+    "new_password",
+    "verify_password",
+    "write_password_file",
+]
+
+GATEWAY_USER: Final = "dampwatch-gateway"
+BACKEND_USER: Final = "dampwatch-backend"
+_ITERATIONS: Final = 101  # mosquitto_passwd's default
+_SALT_BYTES: Final = 12
+
+
+def new_password() -> str:
+    """A fresh random password (32 URL-safe characters, 192 bits)."""
+    return secrets.token_urlsafe(24)
+
+
+def hash_password(password: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
+    """Hash ``password`` as Mosquitto 2 does: ``$7$iterations$salt_b64$hash_b64``."""
+    salt = os.urandom(_SALT_BYTES) if salt is None else salt
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, dklen=64)
+    return (
+        f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    )
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    """True when ``password`` matches a ``$7$`` hash."""
+    try:
+        _, kind, iterations, salt_b64, digest_b64 = hashed.split("$")
+    except ValueError:
+        return False
+    if kind != "7":
+        return False
+    salt = base64.b64decode(salt_b64)
+    expected = hash_password(password, salt=salt, iterations=int(iterations))
+    return hmac.compare_digest(expected.split("$")[-1], digest_b64)
+
+
+def write_password_file(path: Path, hashes: Mapping[str, str]) -> None:
+    """Atomically write ``username:hash`` lines (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    lines = "".join(f"{user}:{hashed}\n" for user, hashed in sorted(hashes.items()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(lines)
+    tmp.replace(path)
+
+
+def acl_text() -> str:
+    """The broker ACL: services read what they consume; a device writes only its own
+    telemetry and status and reads only its own config."""
+    return (
+        "# DampWatch broker ACL (generated; contract v1)\n"
+        f"user {GATEWAY_USER}\n"
+        f"topic read {TOPIC_ROOT}/+/telemetry\n"
+        f"topic read {TOPIC_ROOT}/+/status\n"
+        f"\nuser {BACKEND_USER}\n"
+        f"topic read {TOPIC_ROOT}/+/status\n"
+        f"topic readwrite {TOPIC_ROOT}/+/config\n"
+        "\n# every device: only its own topics (%u is the MQTT username = device_id)\n"
+        f"pattern write {TOPIC_ROOT}/%u/telemetry\n"
+        f"pattern readwrite {TOPIC_ROOT}/%u/status\n"
+        f"pattern read {TOPIC_ROOT}/%u/config\n"
+    )

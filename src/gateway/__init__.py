@@ -1,0 +1,1 @@
+"""Ingest gateway: MQTT telemetry -> validation -> registry enrichment -> InfluxDB."""

@@ -1,0 +1,1 @@
+"""Simulators: physically plausible flats and sensor fleets."""
