@@ -231,9 +231,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return (isinstance(value, int | float) and not isinstance(value, bool)) and math.isfinite(
-        value
-    )
+    return (isinstance(value, int | float) and not isinstance(value, bool)) and math.isfinite(value)
 
 
 def _check_version(obj: dict[str, Any]) -> None:
@@ -289,7 +287,7 @@ def _parse_reading(item: Any, index: int, now: float, max_age_s: float) -> Readi
         )
     values: dict[str, float | None] = {}
     for key, (lo, hi) in (("temp_c", TEMP_RANGE), ("rh_pct", RH_RANGE), ("surface_c", TEMP_RANGE)):
-        value = item.get(key)
+        value: Any = item.get(key)
         if value is None and key == "surface_c":
             values[key] = None
             continue
@@ -427,7 +425,11 @@ def encode_telemetry(
         body["rssi_dbm"] = rssi_dbm
     items = []
     for r in readings:
-        item: dict[str, Any] = {"ts": r.ts, "temp_c": round(r.temp_c, 2), "rh_pct": round(r.rh_pct, 1)}
+        item: dict[str, Any] = {
+            "ts": r.ts,
+            "temp_c": round(r.temp_c, 2),
+            "rh_pct": round(r.rh_pct, 1),
+        }
         if r.surface_c is not None:
             item["surface_c"] = round(r.surface_c, 2)
         items.append(item)

@@ -41,13 +41,13 @@ def new_password() -> str:
     return secrets.token_urlsafe(24)
 
 
-def hash_password(password: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
+def hash_password(
+    password: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS
+) -> str:
     """Hash ``password`` as Mosquitto 2 does: ``$7$iterations$salt_b64$hash_b64``."""
     salt = os.urandom(_SALT_BYTES) if salt is None else salt
     digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, dklen=64)
-    return (
-        f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
-    )
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def verify_password(password: str, hashed: str) -> bool:

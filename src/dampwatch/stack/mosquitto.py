@@ -49,6 +49,7 @@ class Mosquitto:
         self.acl_file = state_dir / "acl"
         self.conf_file = state_dir / "mosquitto.conf"
         self.data_dir = state_dir / "data"
+        self.pid_file = state_dir / "mosquitto.pid"
         self.hashes: dict[str, str] = {}
         self.process = ManagedProcess(
             "mosquitto", [self.binary, "-c", str(self.conf_file)], state_dir / "mosquitto.log"
@@ -97,6 +98,7 @@ class Mosquitto:
             "max_queued_bytes 0",
             f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
             "set_tcp_nodelay true",
+            f"pid_file {self.pid_file}",
             f"log_dest file {self.state_dir / 'mosquitto.log'}",
             "log_type error",
             "log_type warning",

@@ -1,0 +1,25 @@
+"""Devices: registry entries and health."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from backend.api.deps import SessionDep
+from backend.api.schemas import DevicePublic
+from backend.registry import list_devices
+from dampwatch_core.models import Device
+
+router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
+
+
+@router.get("")
+def devices(session: SessionDep, flat: str | None = None) -> list[DevicePublic]:
+    return [DevicePublic.model_validate(d) for d in list_devices(session, flat)]
+
+
+@router.get("/{device_id}")
+def device(device_id: str, session: SessionDep) -> DevicePublic:
+    found = session.get(Device, device_id)
+    if found is None:
+        raise HTTPException(404, f"device {device_id!r} not found")
+    return DevicePublic.model_validate(found)

@@ -1,0 +1,65 @@
+"""Response and request schemas, kept apart from the tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["DevicePublic", "FlatPublic", "QuarantinePublic", "ReadingPublic", "ReadingsPublic"]
+
+
+class FlatPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    landlord: str
+    block: str | None
+    address: str
+    postcode: str | None
+    floor: int | None
+
+
+class DevicePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    flat_id: str
+    room: str
+    state: str | None
+    fw: str | None
+    batt_mv: int | None
+    rssi_dbm: int | None
+    last_seq: int | None
+    last_seen: datetime | None
+    decommissioned_at: datetime | None
+
+
+class ReadingPublic(BaseModel):
+    ts: int
+    device_id: str
+    room: str
+    temp_c: float
+    rh_pct: float
+    surface_c: float | None
+
+
+class ReadingsPublic(BaseModel):
+    flat_id: str
+    start: int
+    end: int
+    count: int
+    readings: list[ReadingPublic]
+
+
+class QuarantinePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    received_at: datetime
+    topic: str
+    device_id: str | None
+    reason: str
+    detail: str
+    reading_index: int | None
+    payload_preview: str

@@ -1,0 +1,68 @@
+"""Scheduled jobs of the backend (APScheduler). Each job is a plain function of
+(settings, sessions); the scheduler only decides when it runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from dampwatch_core.db import make_engine, make_sessionmaker
+from dampwatch_core.models import Device, utcnow
+from dampwatch_core.settings import Settings
+
+__all__ = ["JOBS", "Job", "build_scheduler", "mark_silent_devices"]
+
+log = logging.getLogger(__name__)
+
+#: A device that uploads 4-hourly and has said nothing for this long is "silent".
+SILENT_AFTER = timedelta(hours=9)
+
+
+def mark_silent_devices(settings: Settings, sessions: sessionmaker[Session]) -> int:
+    """Mark devices that have not been heard from in ``SILENT_AFTER`` as ``silent``."""
+    cutoff = utcnow() - SILENT_AFTER
+    with sessions.begin() as session:
+        result = session.execute(
+            update(Device)
+            .where(Device.last_seen < cutoff)
+            .where(Device.decommissioned_at.is_(None))
+            .where(Device.state != "silent")
+            .values(state="silent")
+        )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        log.info("%d device(s) silent for over %s", count, SILENT_AFTER)
+    return count
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: Callable[[Settings, sessionmaker[Session]], object]
+    every_s: int
+
+
+JOBS: list[Job] = [Job("mark_silent_devices", mark_silent_devices, 600)]
+
+
+def build_scheduler(settings: Settings, jobs: list[Job] | None = None) -> BlockingScheduler:
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    scheduler = BlockingScheduler(timezone="UTC")
+    for job in jobs or JOBS:
+        scheduler.add_job(
+            job.func,
+            "interval",
+            seconds=job.every_s,
+            args=(settings, sessions),
+            id=job.name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utcnow(),
+        )
+    return scheduler

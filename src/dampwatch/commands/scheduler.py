@@ -1,0 +1,32 @@
+"""``dampwatch scheduler``: run the backend's scheduled jobs."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from types import FrameType
+
+from dampwatch.commands._common import add_settings_flag, settings_from_args
+from dampwatch_core.db import migrate
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("scheduler", help="run scheduled jobs (risk scoring, housekeeping)")
+    add_settings_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from backend.scheduler import build_scheduler
+
+    settings = settings_from_args(args)
+    migrate(settings.database_url)
+    scheduler = build_scheduler(settings)
+
+    def stop(_sig: int, _frame: FrameType | None) -> None:
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scheduler.start()
+    return 0

@@ -1,0 +1,142 @@
+"""``dampwatch simulate``: publish contract-v1 telemetry as simulated devices."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from backend.registry import add_device, add_flat, sync_broker_credentials
+from dampwatch.commands._common import add_settings_flag, settings_from_args
+from dampwatch_core.contract import Reading
+from dampwatch_core.db import make_engine, make_sessionmaker, migrate
+from dampwatch_core.errors import ServiceUnavailable
+from dampwatch_core.models import Device, utcnow
+from dampwatch_core.settings import Settings, default_state_dir
+from simulators.publisher import DeviceCredential, DevicePublisher, SimpleClimate
+
+log = logging.getLogger(__name__)
+
+ROOMS = ("living_room", "bedroom")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "simulate", help="publish telemetry as simulated devices (provisions them first)"
+    )
+    parser.add_argument("--devices", type=int, default=10, help="number of devices (2 per flat)")
+    parser.add_argument("--interval", type=float, default=300.0, help="seconds between samples")
+    parser.add_argument("--upload-every", type=int, default=1, help="samples per message (1–64)")
+    parser.add_argument("--duration", type=float, default=0.0, help="seconds to run (0 = forever)")
+    parser.add_argument("--state-dir", type=Path, default=None, help="where credentials are kept")
+    parser.add_argument("--seed", type=int, default=1)
+    add_settings_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def provision(settings: Settings, count: int, cred_file: Path) -> list[DeviceCredential]:
+    """Register ``count`` simulated devices (flats SIM-0001…, two rooms each), keeping
+    their passwords in ``cred_file`` (mode 0600) so later runs reuse them."""
+    known: dict[str, str] = json.loads(cred_file.read_text()) if cred_file.exists() else {}
+    migrate(settings.database_url)
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    creds: list[DeviceCredential] = []
+    changed = False
+    with sessions.begin() as session:
+        for i in range(count):
+            flat_id = f"SIM-{i // len(ROOMS) + 1:04d}"
+            room = ROOMS[i % len(ROOMS)]
+            device_id = f"sim-{i + 1:06d}"
+            existing = session.get(Device, device_id)
+            if device_id in known and existing is not None and existing.decommissioned_at is None:
+                creds.append(DeviceCredential(device_id, known[device_id]))
+                continue
+            add_flat(session, flat_id, f"Simulated flat {flat_id}", block="Simulated Court")
+            session.flush()
+            if existing is not None and existing.decommissioned_at is None:
+                # registered before but its password is lost: issue a new credential
+                existing.decommissioned_at = utcnow()
+                session.flush()
+            _, password = add_device(session, device_id, flat_id, room)
+            known[device_id] = password
+            creds.append(DeviceCredential(device_id, password))
+            changed = True
+        session.flush()
+        if changed and settings.broker_password_file is not None:
+            sync_broker_credentials(
+                session, settings.broker_password_file, settings.broker_pid_file
+            )
+    cred_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(cred_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(known, fh)
+    if changed:
+        time.sleep(0.5)  # let the broker reread its password file
+    return creds
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if not 1 <= args.upload_every <= 64:
+        raise SystemExit("dampwatch simulate: --upload-every must be 1–64")
+    state_dir = args.state_dir or (
+        Path(args.settings).parent if args.settings else default_state_dir()
+    )
+    creds = provision(settings, args.devices, state_dir / "simulator" / "credentials.json")
+    stop = threading.Event()
+    return simulate(
+        settings, creds, args.interval, args.upload_every, args.duration, args.seed, stop
+    )
+
+
+def simulate(
+    settings: Settings,
+    creds: list[DeviceCredential],
+    interval: float,
+    upload_every: int,
+    duration: float,
+    seed: int,
+    stop: threading.Event,
+) -> int:
+    publishers = [
+        DevicePublisher(settings.mqtt_host, settings.mqtt_port, c, tls_ca=settings.mqtt_tls_ca)
+        for c in creds
+    ]
+    climates = [SimpleClimate(seed * 100_003 + i) for i in range(len(creds))]
+    buffers: list[list[Reading]] = [[] for _ in creds]
+    started = time.monotonic()
+    sent = failed = 0
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        while not stop.is_set():
+            tick = time.monotonic()
+            now = int(time.time())
+            due = []
+            for i, climate in enumerate(climates):
+                buffers[i].append(climate.sample(now))
+                if len(buffers[i]) >= upload_every:
+                    due.append(i)
+
+            def upload(i: int) -> bool:
+                try:
+                    publishers[i].upload(buffers[i][-64:])
+                except ServiceUnavailable as exc:
+                    log.warning("%s", exc)
+                    return False
+                return True
+
+            for i, ok in zip(due, pool.map(upload, due), strict=True):
+                if ok:
+                    buffers[i].clear()
+                    sent += 1
+                else:
+                    failed += 1
+            log.info("simulate: %d message(s) sent, %d failed so far", sent, failed)
+            if duration and time.monotonic() - started >= duration:
+                break
+            stop.wait(max(0.0, interval - (time.monotonic() - tick)))
+    return 0

@@ -1,0 +1,105 @@
+"""``dampwatch up``: the local stack (Mosquitto, InfluxDB, gateway, API, scheduler) with
+an optional simulated estate, until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from dampwatch.stack.local import DEFAULT_PORTS, LocalStack, StackPorts
+from dampwatch.stack.process import ManagedProcess
+from dampwatch_core.settings import default_state_dir
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("up", help="run the local stack (and a simulated estate)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help=f"all state and config (default {default_state_dir()})",
+    )
+    parser.add_argument("--mqtt-port", type=int, default=DEFAULT_PORTS.mqtt)
+    parser.add_argument("--influx-port", type=int, default=DEFAULT_PORTS.influx)
+    parser.add_argument("--api-port", type=int, default=DEFAULT_PORTS.api)
+    parser.add_argument("--metrics-port", type=int, default=DEFAULT_PORTS.gateway_metrics)
+    parser.add_argument("--free-ports", action="store_true", help="pick free ports instead")
+    parser.add_argument("--database-url", help="relational store (default: SQLite in state dir)")
+    parser.add_argument(
+        "--simulate",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run N simulated devices publishing through the stack",
+    )
+    parser.add_argument(
+        "--sim-interval", type=float, default=10.0, help="seconds between simulated samples"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    state_dir: Path = args.state_dir or default_state_dir()
+    ports = (
+        StackPorts.free()
+        if args.free_ports
+        else StackPorts(args.mqtt_port, args.influx_port, args.api_port, args.metrics_port)
+    )
+    stack = LocalStack(state_dir, ports, database_url=args.database_url)
+    stopping = threading.Event()
+
+    def stop(_sig: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"dampwatch up: starting the stack in {state_dir} ...", flush=True)
+    stack.start()
+    simulator: ManagedProcess | None = None
+    try:
+        if args.simulate:
+            simulator = ManagedProcess(
+                "simulator",
+                [
+                    sys.executable,
+                    "-m",
+                    "dampwatch.cli",
+                    "simulate",
+                    "--settings",
+                    str(stack.settings_file),
+                    "--state-dir",
+                    str(stack.state_dir),
+                    "--devices",
+                    str(args.simulate),
+                    "--interval",
+                    str(args.sim_interval),
+                ],
+                stack.state_dir / "logs" / "simulator.log",
+            )
+            simulator.start()
+        print(
+            "DampWatch is up:\n"
+            f"  dashboard/API  {stack.api_url}/docs\n"
+            f"  MQTT broker    mqtt://{stack.host}:{ports.mqtt}\n"
+            f"  InfluxDB       {stack.influx.url} (database {stack.influx.database})\n"
+            f"  gateway        {stack.metrics_url}\n"
+            f"  endpoints      {stack.stack_file}\n"
+            f"  logs           {stack.state_dir / 'logs'}\n"
+            + (f"  simulating     {args.simulate} device(s)\n" if args.simulate else "")
+            + "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while not stopping.wait(1.0):
+            stack.check_alive()
+            if simulator is not None:
+                simulator.check_alive()
+    finally:
+        print("dampwatch up: stopping ...", flush=True)
+        if simulator is not None:
+            simulator.stop()
+        stack.stop()
+    return 0

@@ -1,0 +1,202 @@
+"""The whole local stack: Mosquitto, InfluxDB, gateway, API and scheduler, each on its
+own port with its config and state under one directory.
+
+``dampwatch up`` runs it; the end-to-end tests start it on free ports in a temp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from dampwatch.stack.influxdb import InfluxDB
+from dampwatch.stack.mosquitto import Mosquitto
+from dampwatch.stack.ports import free_port, require_free
+from dampwatch.stack.process import ManagedProcess, wait_until
+from dampwatch_core.db import make_engine, make_sessionmaker, migrate
+from dampwatch_core.mqtt_auth import BACKEND_USER, GATEWAY_USER, new_password
+from dampwatch_core.settings import load_settings
+
+__all__ = ["DEFAULT_PORTS", "LocalStack", "StackPorts"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    mqtt: int
+    influx: int
+    api: int
+    gateway_metrics: int
+
+    @classmethod
+    def free(cls) -> StackPorts:
+        return cls(free_port(), free_port(), free_port(), free_port())
+
+
+DEFAULT_PORTS = StackPorts(mqtt=18883, influx=18086, api=18080, gateway_metrics=19108)
+
+
+class LocalStack:
+    def __init__(
+        self,
+        state_dir: Path,
+        ports: StackPorts = DEFAULT_PORTS,
+        *,
+        database_url: str | None = None,
+        host: str = "127.0.0.1",
+        with_scheduler: bool = True,
+    ) -> None:
+        self.state_dir = state_dir.resolve()
+        self.ports = ports
+        self.host = host
+        self.database_url = database_url or f"sqlite:///{self.state_dir / 'dampwatch.db'}"
+        self.settings_file = self.state_dir / "dampwatch.env"
+        self.stack_file = self.state_dir / "stack.json"
+        self.mosquitto = Mosquitto(self.state_dir / "mosquitto", port=ports.mqtt, host=host)
+        self.influx = InfluxDB(self.state_dir / "influxdb", port=ports.influx, host=host)
+        self.with_scheduler = with_scheduler
+        self.services: list[ManagedProcess] = []
+        self._secrets: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ config
+    def _load_secrets(self) -> dict[str, str]:
+        path = self.state_dir / "secrets.json"
+        secrets: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        for user in (GATEWAY_USER, BACKEND_USER):
+            secrets.setdefault(user, new_password())
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(secrets, fh)
+        return secrets
+
+    def _write_settings(self) -> None:
+        values = {
+            "DATABASE_URL": self.database_url,
+            "MQTT_HOST": self.host,
+            "MQTT_PORT": self.ports.mqtt,
+            "MQTT_USERNAME": GATEWAY_USER,
+            "MQTT_PASSWORD": self._secrets[GATEWAY_USER],
+            "MQTT_CLIENT_ID": "dampwatch-gateway-1",
+            "INFLUX_URL": self.influx.url,
+            "INFLUX_DATABASE": self.influx.database,
+            "API_HOST": self.host,
+            "API_PORT": self.ports.api,
+            "GATEWAY_METRICS_PORT": self.ports.gateway_metrics,
+            "BROKER_PASSWORD_FILE": self.mosquitto.password_file,
+            "BROKER_PID_FILE": self.mosquitto.pid_file,
+        }
+        text = "".join(f"DAMPWATCH_{k}={v}\n" for k, v in values.items())
+        fd = os.open(self.settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.ports.api}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.host}:{self.ports.gateway_metrics}/metrics"
+
+    def endpoints(self) -> dict[str, object]:
+        return {
+            "mqtt": {"host": self.host, "port": self.ports.mqtt},
+            "influxdb": {"url": self.influx.url, "database": self.influx.database},
+            "api": {"url": self.api_url},
+            "gateway_metrics": {"url": self.metrics_url},
+            "settings_file": str(self.settings_file),
+            "database_url": self.database_url
+            if self.database_url.startswith("sqlite")
+            else "(set)",
+            "ports": asdict(self.ports),
+        }
+
+    # --------------------------------------------------------------- lifecycle
+    def check_ports(self) -> None:
+        for port, what in (
+            (self.ports.mqtt, "Mosquitto"),
+            (self.ports.influx, "InfluxDB"),
+            (self.ports.api, "the API"),
+            (self.ports.gateway_metrics, "gateway metrics"),
+        ):
+            require_free(port, what, self.host)
+
+    def _service(self, name: str, *argv: str) -> ManagedProcess:
+        proc = ManagedProcess(
+            name,
+            [sys.executable, "-m", "dampwatch.cli", *argv, "--settings", str(self.settings_file)],
+            self.state_dir / "logs" / f"{name}.log",
+        )
+        proc.start()
+        self.services.append(proc)
+        return proc
+
+    def start(self) -> None:
+        """Start everything and wait until each part is healthy; on failure stop what
+        was started and raise."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.check_ports()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        from backend.registry import sync_broker_credentials
+
+        self._secrets = self._load_secrets()
+        self._write_settings()
+        migrate(self.database_url)
+        self.mosquitto.hashes.clear()
+        for user in (GATEWAY_USER, BACKEND_USER):
+            self.mosquitto.add_user(user, self._secrets[user])
+        self.mosquitto.start()
+        sessions = make_sessionmaker(make_engine(self.database_url))
+        with sessions.begin() as session:
+            sync_broker_credentials(session, self.mosquitto.password_file, self.mosquitto.pid_file)
+        self.influx.start()
+
+        gateway = self._service("gateway", "gateway")
+
+        def gateway_connected() -> bool:
+            gateway.check_alive()
+            text = httpx.get(self.metrics_url, timeout=1).text
+            return "dampwatch_gateway_broker_connected 1.0" in text
+
+        wait_until(gateway_connected, 30, "the gateway")
+        api = self._service("api", "api")
+
+        def api_healthy() -> bool:
+            api.check_alive()
+            return httpx.get(f"{self.api_url}/healthz", timeout=1).status_code == 200
+
+        wait_until(api_healthy, 30, f"the API on {self.api_url}")
+        if self.with_scheduler:
+            self._service("scheduler", "scheduler")
+        self.stack_file.write_text(json.dumps(self.endpoints(), indent=2) + "\n")
+
+    def check_alive(self) -> None:
+        """Raise if any part of the stack has exited."""
+        self.mosquitto.process.check_alive()
+        self.influx.process.check_alive()
+        for service in self.services:
+            service.check_alive()
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+        self.services.clear()
+        self.influx.stop()
+        self.mosquitto.stop()
+        self.stack_file.unlink(missing_ok=True)
+
+    def settings(self) -> object:
+        return load_settings(self.settings_file)

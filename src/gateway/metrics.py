@@ -1,0 +1,53 @@
+"""Prometheus metrics of the gateway (served on ``/metrics``)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = ["GatewayMetrics"]
+
+
+class GatewayMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.messages = Counter(
+            "dampwatch_gateway_messages", "MQTT messages received", ["kind"], registry=r
+        )
+        self.readings = Counter(
+            "dampwatch_gateway_readings_written", "readings written to InfluxDB", registry=r
+        )
+        self.quarantined = Counter(
+            "dampwatch_gateway_quarantined",
+            "messages or readings quarantined",
+            ["reason"],
+            registry=r,
+        )
+        self.write_seconds = Histogram(
+            "dampwatch_gateway_write_seconds",
+            "InfluxDB write latency",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.batch_lines = Histogram(
+            "dampwatch_gateway_batch_lines",
+            "lines per InfluxDB write",
+            buckets=(1, 10, 50, 100, 500, 1000, 2500, 5000),
+            registry=r,
+        )
+        self.write_retries = Counter(
+            "dampwatch_gateway_write_retries", "InfluxDB write attempts that failed", registry=r
+        )
+        self.backlog = Gauge(
+            "dampwatch_gateway_backlog_messages",
+            "messages received, not yet processed",
+            registry=r,
+        )
+        self.acks_pending = Gauge(
+            "dampwatch_gateway_acks_pending",
+            "messages processed, not yet acknowledged",
+            registry=r,
+        )
+        self.connected = Gauge(
+            "dampwatch_gateway_broker_connected", "1 when connected to the broker", registry=r
+        )

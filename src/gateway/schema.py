@@ -1,0 +1,37 @@
+"""The InfluxDB schema the gateway writes (documented in ``gateway/README.md``).
+
+measurement ``climate``; tags ``device``, ``flat``, ``room``, ``landlord``; fields
+``temp_c``, ``rh_pct`` (floats) and ``surface_c`` (float, when the device has a wall
+probe); timestamp = the reading's ``ts`` in seconds. A reading is identified by
+(device, ts): one device always maps to one series, so a redelivered reading overwrites
+itself instead of adding a point.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from dampwatch_core.contract import Reading
+from dampwatch_core.influx import escape_measurement, escape_tag
+
+__all__ = ["MEASUREMENT", "reading_line", "series_key"]
+
+MEASUREMENT: Final = "climate"
+
+
+def series_key(device_id: str, flat_id: str, room: str, landlord: str) -> str:
+    """Measurement and tags, tags sorted by key as InfluxDB prefers."""
+    return (
+        f"{escape_measurement(MEASUREMENT)},device={escape_tag(device_id)},"
+        f"flat={escape_tag(flat_id)},landlord={escape_tag(landlord)},room={escape_tag(room)}"
+    )
+
+
+def reading_line(key: str, reading: Reading) -> str:
+    """One line of line protocol for ``reading`` in the series ``key``."""
+    if reading.surface_c is None:
+        return f"{key} temp_c={reading.temp_c!r},rh_pct={reading.rh_pct!r} {reading.ts}"
+    return (
+        f"{key} temp_c={reading.temp_c!r},rh_pct={reading.rh_pct!r},"
+        f"surface_c={reading.surface_c!r} {reading.ts}"
+    )
