@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# DampWatch: set up everything on a Debian machine, then run it.
+#   ./setup.sh run    the local stack with a simulated estate and the dashboard
+#   ./setup.sh test   the whole test suite (what CI runs)
+set -euo pipefail
+cd "$(dirname "$0")"
+mode="${1:-run}"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# System packages: Mosquitto and InfluxDB 1.x from Debian, Python's venv.
+need=()
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || need+=(mosquitto)
+command -v mosquitto_sub >/dev/null || need+=(mosquitto-clients)
+command -v influxd >/dev/null || need+=(influxdb)
+command -v python3 >/dev/null || need+=(python3)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "setup: installing ${need[*]} with apt-get"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "setup: DampWatch needs Python 3.11 or newer (found $(python3 --version))" >&2; exit 1; }
+
+# Python packages, in a virtual environment in the checkout.
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[test]'
+
+case "$mode" in
+  run)
+    shift || true
+    exec .venv/bin/dampwatch up --simulate 20 --sim-interval 10 "$@"
+    ;;
+  test)
+    shift || true
+    .venv/bin/ruff check src tests bench
+    .venv/bin/mypy
+    exec .venv/bin/pytest "$@"
+    ;;
+  *)
+    echo "usage: ./setup.sh run|test" >&2; exit 2 ;;
+esac

@@ -1,0 +1,185 @@
+"""Every rule of shared/contract.md, against golden payloads in tests/data/contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dampwatch_core.contract import (
+    DeviceConfig,
+    Reading,
+    config_topic,
+    encode_config,
+    encode_telemetry,
+    is_valid_device_id,
+    parse_config,
+    parse_status,
+    parse_telemetry,
+    parse_topic,
+    status_topic,
+    telemetry_topic,
+)
+from dampwatch_core.errors import ContractError
+
+DATA = Path(__file__).parent.parent / "data" / "contract"
+CASES = json.loads((DATA / "cases.json").read_text())
+
+
+@pytest.mark.parametrize("case", CASES["telemetry"], ids=lambda c: c["file"])
+def test_golden_telemetry(case: dict) -> None:
+    payload = (DATA / case["file"]).read_bytes()
+    now = case.get("now", CASES["now"])
+    if "error" in case:
+        with pytest.raises(ContractError) as info:
+            parse_telemetry(payload, now=now)
+        assert info.value.reason == case["error"], str(info.value)
+        return
+    telemetry = parse_telemetry(payload, now=now)
+    assert len(telemetry.readings) == case["readings"]
+    assert [r.reason for r in telemetry.rejected] == case.get("rejected", [])
+
+
+def test_full_example_values() -> None:
+    t = parse_telemetry((DATA / "telemetry_full.json").read_bytes(), now=CASES["now"])
+    assert (t.seq, t.fw, t.batt_mv, t.rssi_dbm) == (1042, "1.2.0", 2980, -67)
+    assert t.readings[0] == Reading(1764201600, 19.52, 64.8, None)
+    assert t.readings[1] == Reading(1764201900, 19.47, 65.1, 14.2)
+
+
+def test_future_timestamp_limit_is_ten_minutes() -> None:
+    now = 1_764_201_600
+    ok = encode_telemetry(1, [Reading(now + 600, 20.0, 50.0)])
+    assert len(parse_telemetry(ok, now=now).readings) == 1
+    late = encode_telemetry(1, [Reading(now + 601, 20.0, 50.0), Reading(now, 20.0, 50.0)])
+    t = parse_telemetry(late, now=now)
+    assert [r.reason for r in t.rejected] == ["future_ts"]
+    assert [r.ts for r in t.readings] == [now]
+
+
+def test_stale_timestamp_against_retention_window() -> None:
+    now = 1_764_201_600
+    payload = encode_telemetry(
+        1, [Reading(now - 3601, 20.0, 50.0), Reading(now - 3599, 20.0, 50.0)]
+    )
+    t = parse_telemetry(payload, now=now, max_age_s=3600)
+    assert [r.reason for r in t.rejected] == ["stale_ts"]
+    assert len(t.readings) == 1
+
+
+def test_exactly_8_kib_is_accepted_and_one_more_byte_is_not() -> None:
+    body = {"v": 1, "seq": 1, "readings": [{"ts": 1764201600, "temp_c": 20, "rh_pct": 50}]}
+    raw = json.dumps(body)
+    pad = 8192 - len(raw) - len(',"p":""')
+    exact = raw[:-1] + ',"p":"' + "x" * pad + '"}'
+    assert len(exact.encode()) == 8192
+    assert parse_telemetry(exact, now=CASES["now"]).seq == 1
+    with pytest.raises(ContractError, match="8192") as info:
+        parse_telemetry(exact[:-2] + 'x"}', now=CASES["now"])
+    assert info.value.reason == "too_large"
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"\xff\xfe{}", "not_utf8"),
+        (b"[" * 5000 + b"]" * 5000, "too_large"),
+        (b"[" * 4000 + b"]" * 4000, "not_json"),
+        (b'{"v":1,"seq":1,"readings":[{"ts":1,"temp_c":Infinity,"rh_pct":5}]}', "not_finite"),
+        (b'{"v":true,"seq":1,"readings":[]}', "wrong_type"),
+        (b'{"v":1,"seq":true,"readings":[{"ts":1764201600,"temp_c":1,"rh_pct":5}]}', "wrong_type"),
+        (b'"just a string"', "not_object"),
+        (b"", "not_json"),
+    ],
+)
+def test_hostile_payloads(payload: bytes, reason: str) -> None:
+    with pytest.raises(ContractError) as info:
+        parse_telemetry(payload, now=CASES["now"])
+    assert info.value.reason == reason
+
+
+def test_encode_round_trip() -> None:
+    readings = [Reading(1764201600, 19.5, 64.8), Reading(1764201900, 19.4, 65.1, 14.2)]
+    payload = encode_telemetry(3, readings, fw="1.0", batt_mv=3000, rssi_dbm=-70)
+    t = parse_telemetry(payload, now=1764202000)
+    assert t.readings == tuple(readings)
+    assert (t.seq, t.fw, t.batt_mv, t.rssi_dbm) == (3, "1.0", 3000, -70)
+
+
+@pytest.mark.parametrize(
+    ("device_id", "ok"),
+    [
+        ("esp32-a4cf12fe0b3c", True),
+        ("abc", True),
+        ("a" * 64, True),
+        ("a" * 65, False),
+        ("ab", False),
+        ("-abc", False),
+        ("Esp32-a4cf", False),
+        ("esp32_a4cf", False),
+        ("esp32/a4cf", False),
+        ("esp32+", False),
+    ],
+)
+def test_device_id_rule(device_id: str, ok: bool) -> None:
+    assert is_valid_device_id(device_id) is ok
+
+
+def test_topics_build_and_parse() -> None:
+    assert telemetry_topic("esp32-a4cf12fe0b3c") == "dampwatch/v1/dev/esp32-a4cf12fe0b3c/telemetry"
+    assert status_topic("abc") == "dampwatch/v1/dev/abc/status"
+    assert config_topic("abc") == "dampwatch/v1/dev/abc/config"
+    assert parse_topic("dampwatch/v1/dev/abc/telemetry") == ("abc", "telemetry")
+    assert parse_topic("dampwatch/v1/dev/abc/config") == ("abc", "config")
+    for bad in (
+        "dampwatch/v2/dev/abc/telemetry",
+        "dampwatch/v1/dev/ABC/telemetry",
+        "dampwatch/v1/dev/abc/other",
+        "dampwatch/v1/dev/abc/telemetry/x",
+        "x/v1/dev/abc/telemetry",
+    ):
+        with pytest.raises(ContractError) as info:
+            parse_topic(bad)
+        assert info.value.reason == "bad_topic"
+    with pytest.raises(ContractError):
+        telemetry_topic("+")
+
+
+def test_status_payloads() -> None:
+    s = parse_status(
+        b'{"v":1,"state":"online","fw":"1.2.0","batt_mv":2990,"boot":17,"reset":"deepsleep"}'
+    )
+    assert (s.state, s.fw, s.batt_mv, s.boot, s.reset) == ("online", "1.2.0", 2990, 17, "deepsleep")
+    assert parse_status(b'{"v":1,"state":"offline"}').state == "offline"
+    for bad, reason in (
+        (b'{"v":1,"state":"sleeping"}', "out_of_range"),
+        (b'{"v":1}', "missing_field"),
+        (b'{"v":1,"state":"online","batt_mv":-1}', "out_of_range"),
+    ):
+        with pytest.raises(ContractError) as info:
+            parse_status(bad)
+        assert info.value.reason == reason
+
+
+def test_config_payloads_and_ranges() -> None:
+    c = parse_config(b'{"v":1,"sample_s":300,"upload_every":12,"urgent_rh_pct":85.0}')
+    assert c == DeviceConfig(300, 12, 85.0)
+    assert parse_config(encode_config(c)) == c
+    for key, value in (
+        ("sample_s", 29),
+        ("sample_s", 3601),
+        ("upload_every", 0),
+        ("upload_every", 65),
+        ("urgent_rh_pct", 49.9),
+        ("urgent_rh_pct", 100.1),
+    ):
+        body = {"v": 1, "sample_s": 300, "upload_every": 12, "urgent_rh_pct": 85.0, key: value}
+        with pytest.raises(ContractError) as info:
+            parse_config(json.dumps(body))
+        assert info.value.reason == "out_of_range", (key, value)
+    for key, value in (("sample_s", 300.5), ("upload_every", "12"), ("urgent_rh_pct", None)):
+        body = {"v": 1, "sample_s": 300, "upload_every": 12, "urgent_rh_pct": 85.0, key: value}
+        with pytest.raises(ContractError) as info:
+            parse_config(json.dumps(body))
+        assert info.value.reason == "wrong_type", (key, value)
