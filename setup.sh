@@ -37,7 +37,7 @@ case "$mode" in
     ;;
   test)
     shift || true
-    .venv/bin/ruff check src tests bench
+    .venv/bin/ruff check .
     .venv/bin/mypy
     exec .venv/bin/pytest "$@"
     ;;
