@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from typing import Any
+
 from sqlalchemy import (
     DateTime,
     ForeignKey,
@@ -16,13 +18,34 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "Device", "Flat", "QuarantinedMessage", "utcnow"]
+__all__ = ["Base", "Device", "Flat", "QuarantinedMessage", "UTCDateTime", "utcnow"]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime; use an aware UTC datetime")
+        return None if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
 
 
 NAMING = {
@@ -49,7 +72,7 @@ class Flat(Base):
     address: Mapped[str] = mapped_column(String(256))
     postcode: Mapped[str | None] = mapped_column(String(16))
     floor: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     devices: Mapped[list[Device]] = relationship(back_populates="flat")
 
@@ -63,11 +86,9 @@ class Device(Base):
     flat_id: Mapped[str] = mapped_column(ForeignKey("flats.id"), index=True)
     room: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
-    decommissioned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    decommissioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # health, from status messages and telemetry
     state: Mapped[str | None] = mapped_column(String(16))
     fw: Mapped[str | None] = mapped_column(String(32))
@@ -76,7 +97,7 @@ class Device(Base):
     boot: Mapped[int | None] = mapped_column(Integer)
     reset_cause: Mapped[str | None] = mapped_column(String(64))
     last_seq: Mapped[int | None] = mapped_column(Integer)
-    last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     flat: Mapped[Flat] = relationship(back_populates="devices")
 
@@ -88,7 +109,7 @@ class QuarantinedMessage(Base):
     __table_args__ = (Index("ix_quarantine_received_at", "received_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     topic: Mapped[str] = mapped_column(String(512))
     device_id: Mapped[str | None] = mapped_column(String(64), index=True)
     reason: Mapped[str] = mapped_column(String(64), index=True)
