@@ -1,0 +1,61 @@
+# DampWatch firmware defaults: every tunable in one place.
+#
+# A site overrides any of these names in the untracked `secrets.py` (see
+# `secrets_example.py`); `settings.py` merges the two. This module is plain constants
+# so that `energy_model.py` can import it on CPython: a change to the cycle here
+# changes the battery-life figure.
+
+FW_VERSION = "0.1.0"
+
+# --- sampling cycle (contract defaults; the backend's retained config overrides) ---
+SAMPLE_S = 300            # seconds between samples (contract range 30-3600)
+UPLOAD_EVERY = 48         # samples per upload: 48 x 300 s = every 4 h (1-64)
+URGENT_RH_PCT = 85.0      # upload at once when a sample's RH >= this (50-100)
+
+# --- awake-time budget ---
+WAKE_CAP_MS = 15000       # hard cap on one wake, whatever Wi-Fi/DNS/TLS/broker do
+SLEEP_MARGIN_MS = 500     # reserved at the end of the cap for saving state
+WDT_MARGIN_MS = 5000      # watchdog fires this long after the cap (a hang backstop)
+WIFI_TIMEOUT_MS = 7000    # share of the cap for joining Wi-Fi
+NTP_TIMEOUT_MS = 1000     # one NTP request
+NTP_EVERY_S = 86400       # resync the RTC at most daily (every upload if never synced)
+MQTT_KEEPALIVE_S = 60
+CONFIG_WAIT_MS = 400      # extra wait for the retained config after SUBACK
+MIN_SLEEP_MS = 1000
+
+# --- backoff after a failed upload (exponential, with jitter) ---
+BACKOFF_BASE_S = 600
+BACKOFF_MAX_S = 6 * 3600
+BACKOFF_JITTER = 0.25     # delay is scaled by a uniform factor in [1-j, 1+j]
+
+# --- buffering ---
+RTC_READINGS = 128        # readings kept in RTC memory across deep sleep
+RING_READINGS = 8064      # flash ring file: 28 days at 5-minute sampling
+RING_FILE = "readings.ring"
+STATE_FILE = "node.json"  # boot counter and last good config (survive power loss)
+MAX_BATCH = 64            # contract: at most 64 readings per message
+
+# --- hardware (ESP32-WROOM-32E on the DampWatch carrier; see README) ---
+I2C_ID = 0
+I2C_SCL = 22
+I2C_SDA = 21
+I2C_FREQ = 400000
+SHT4X_AIR_ADDR = 0x44     # SHT40-AD1B: room air
+SHT4X_SURFACE_ADDR = None # 0x45: an SHT40-BD1B on the coldest wall (optional probe)
+SHT4X_MEAS_MS = 10        # high repeatability: 8.3 ms max (datasheet table 4) + margin
+SHT4X_RESET_MS = 2        # soft reset: 1 ms max
+SHT4X_ATTEMPTS = 2        # a reading failing twice is skipped and counted
+BATT_ADC_PIN = 35         # None on mains power
+BATT_DIVIDER = 2.0        # resistor divider ratio in front of the ADC
+SENSOR_POWER_PIN = None   # GPIO switching the sensors' supply, if fitted
+
+# --- network (per device values belong in secrets.py) ---
+WIFI_SSID = ""
+WIFI_PASSWORD = ""
+WIFI_STATIC = None        # ("ip", "mask", "gateway", "dns") saves ~0.9 s per join
+MQTT_HOST = ""
+MQTT_PORT = 1883
+MQTT_PASSWORD = ""
+MQTT_CA_FILE = None       # PEM/DER CA to pin; enables TLS (use port 8883)
+NTP_HOST = "pool.ntp.org"
+DEVICE_ID = None          # None: "esp32-" + the MAC in lowercase hex

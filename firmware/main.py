@@ -1,0 +1,4 @@
+# Runs at every boot and every wake from deep sleep.
+import node
+
+node.main()

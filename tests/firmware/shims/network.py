@@ -1,0 +1,40 @@
+# Host shim for network.WLAN: the simulated access point is up unless sim.json says
+# "wifi": false; joining takes "wifi_ms" of real time.
+import time
+
+import _sim
+
+STA_IF = 0
+AP_IF = 1
+
+
+class WLAN:
+    def __init__(self, interface=STA_IF):
+        self._active = False
+        self._since = None
+
+    def active(self, on=None):
+        if on is None:
+            return self._active
+        self._active = bool(on)
+        return None
+
+    def ifconfig(self, conf=None):
+        return conf or ("10.0.0.2", "255.255.255.0", "10.0.0.1", "10.0.0.1")
+
+    def connect(self, ssid, password):
+        _sim.append("events.jsonl", {"wifi_connect": ssid})
+        self._since = time.ticks_ms()
+
+    def isconnected(self):
+        if not self._active or self._since is None or not _sim.SIM.get("wifi", True):
+            return False
+        return time.ticks_diff(time.ticks_ms(), self._since) >= _sim.SIM.get("wifi_ms", 0)
+
+    def disconnect(self):
+        self._since = None
+
+    def status(self, param=None):
+        if param == "rssi":
+            return _sim.SIM.get("rssi", -67)
+        return 1010 if self.isconnected() else 1000
