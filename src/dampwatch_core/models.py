@@ -5,11 +5,12 @@ health, and quarantined messages. Changes go through an Alembic migration
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -22,7 +23,21 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "Device", "Flat", "QuarantinedMessage", "UTCDateTime", "utcnow"]
+__all__ = [
+    "RISK_LEVELS",
+    "Base",
+    "Device",
+    "Flat",
+    "FlatRisk",
+    "QuarantinedMessage",
+    "RiskAssessment",
+    "ScoringState",
+    "UTCDateTime",
+    "utcnow",
+]
+
+#: Risk levels in rank order (index = rank).
+RISK_LEVELS = ("none", "low", "medium", "high")
 
 
 def utcnow() -> datetime:
@@ -116,3 +131,54 @@ class QuarantinedMessage(Base):
     detail: Mapped[str] = mapped_column(Text)
     reading_index: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RiskAssessment(Base):
+    """One scoring of a flat: levels, the reasons with their numbers, per-room metrics.
+    Kept as history, so a flat's trend and a repair's effect can be shown."""
+
+    __tablename__ = "risk_assessments"
+    __table_args__ = (Index("ix_risk_assessments_flat_time", "flat_id", "assessed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flat_id: Mapped[str] = mapped_column(ForeignKey("flats.id"))
+    assessed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    damp_level: Mapped[str] = mapped_column(String(8))
+    cold_level: Mapped[str] = mapped_column(String(8))
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    rooms: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    thresholds_version: Mapped[str] = mapped_column(String(32), default="")
+
+
+class FlatRisk(Base):
+    """The latest assessment of each flat, for ranking the whole estate quickly."""
+
+    __tablename__ = "flat_risk"
+    __table_args__ = (Index("ix_flat_risk_rank", "rank", "score"),)
+
+    flat_id: Mapped[str] = mapped_column(ForeignKey("flats.id"), primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("risk_assessments.id"))
+    assessed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    damp_level: Mapped[str] = mapped_column(String(8))
+    cold_level: Mapped[str] = mapped_column(String(8))
+    #: max of the two levels' ranks (0 none … 3 high), then ``score`` breaks ties.
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+
+
+class ScoringState(Base):
+    """What incremental scoring carries forward per device (e.g. the mould index) and
+    how far it has read."""
+
+    __tablename__ = "scoring_state"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flat_id: Mapped[str] = mapped_column(String(64), index=True)
+    room: Mapped[str] = mapped_column(String(64))
+    last_ts: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -6,7 +6,16 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["DevicePublic", "FlatPublic", "QuarantinePublic", "ReadingPublic", "ReadingsPublic"]
+__all__ = [
+    "DevicePublic",
+    "FlatPublic",
+    "FlatRiskPublic",
+    "FlatRiskSummary",
+    "QuarantinePublic",
+    "ReadingPublic",
+    "ReadingsPublic",
+    "RiskHistoryPoint",
+]
 
 
 class FlatPublic(BaseModel):
@@ -63,3 +72,37 @@ class QuarantinePublic(BaseModel):
     detail: str
     reading_index: int | None
     payload_preview: str
+
+
+class FlatRiskSummary(BaseModel):
+    """A flat in the estate ranking."""
+
+    id: str
+    block: str | None
+    address: str
+    damp_level: str | None
+    cold_level: str | None
+    assessed_at: datetime | None
+    score: float | None
+
+
+class RiskHistoryPoint(BaseModel):
+    assessed_at: datetime
+    damp_level: str
+    cold_level: str
+    score: float
+
+
+class FlatRiskPublic(BaseModel):
+    flat_id: str
+    assessed_at: datetime
+    period_start: datetime | None
+    period_end: datetime | None
+    damp_level: str
+    cold_level: str
+    score: float
+    reasons: list[dict[str, object]]
+    flags: list[dict[str, object]]
+    rooms: list[dict[str, object]]
+    thresholds_version: str
+    history: list[RiskHistoryPoint]

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import select
 
 from backend.api.deps import ReadingsDep, SessionDep
-from backend.api.schemas import FlatPublic, ReadingPublic, ReadingsPublic
+from backend.api.schemas import (
+    FlatPublic,
+    FlatRiskPublic,
+    FlatRiskSummary,
+    ReadingPublic,
+    ReadingsPublic,
+    RiskHistoryPoint,
+)
 from backend.api.timeparams import parse_time
-from dampwatch_core.models import Flat
+from dampwatch_core.models import Flat, FlatRisk, RiskAssessment
 
 router = APIRouter(prefix="/api/v1/flats", tags=["flats"])
 
@@ -21,11 +28,73 @@ MAX_WINDOW_S = 400 * 24 * 3600
 @router.get("")
 def list_flats(
     session: SessionDep,
+    sort: Literal["id", "risk"] = "id",
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[FlatPublic]:
-    flats = session.scalars(select(Flat).order_by(Flat.id).limit(limit).offset(offset))
-    return [FlatPublic.model_validate(f) for f in flats]
+) -> list[FlatRiskSummary]:
+    """Flats with their latest risk; ``sort=risk`` puts the highest risk first."""
+    query = select(Flat, FlatRisk).outerjoin(FlatRisk, FlatRisk.flat_id == Flat.id)
+    if sort == "risk":
+        query = query.order_by(
+            FlatRisk.rank.desc().nulls_last(), FlatRisk.score.desc().nulls_last(), Flat.id
+        )
+    else:
+        query = query.order_by(Flat.id)
+    rows = session.execute(query.limit(limit).offset(offset)).all()
+    return [
+        FlatRiskSummary(
+            id=flat.id,
+            block=flat.block,
+            address=flat.address,
+            damp_level=risk.damp_level if risk else None,
+            cold_level=risk.cold_level if risk else None,
+            assessed_at=risk.assessed_at if risk else None,
+            score=risk.score if risk else None,
+        )
+        for flat, risk in rows
+    ]
+
+
+@router.get("/{flat_id}/risk")
+def flat_risk(
+    flat_id: str,
+    session: SessionDep,
+    history: Annotated[int, Query(ge=0, le=1000, description="past assessments to include")] = 90,
+) -> FlatRiskPublic:
+    """The latest assessment with its reasons and per-room metrics, and the trend."""
+    if session.get(Flat, flat_id) is None:
+        raise HTTPException(404, f"flat {flat_id!r} not found")
+    latest = session.scalars(
+        select(RiskAssessment)
+        .where(RiskAssessment.flat_id == flat_id)
+        .order_by(RiskAssessment.assessed_at.desc(), RiskAssessment.id.desc())
+        .limit(max(history, 1))
+    ).all()
+    if not latest:
+        raise HTTPException(404, f"flat {flat_id!r} has not been assessed yet")
+    a = latest[0]
+    return FlatRiskPublic(
+        flat_id=flat_id,
+        assessed_at=a.assessed_at,
+        period_start=a.period_start,
+        period_end=a.period_end,
+        damp_level=a.damp_level,
+        cold_level=a.cold_level,
+        score=a.score,
+        reasons=a.reasons,
+        flags=a.flags,
+        rooms=a.rooms,
+        thresholds_version=a.thresholds_version,
+        history=[
+            RiskHistoryPoint(
+                assessed_at=h.assessed_at,
+                damp_level=h.damp_level,
+                cold_level=h.cold_level,
+                score=h.score,
+            )
+            for h in reversed(latest[:history])
+        ],
+    )
 
 
 @router.get("/{flat_id}")
