@@ -151,3 +151,110 @@ class SimpleClimate:
 
 class SimulationError(DampWatchError):
     """The simulator could not run as asked."""
+
+
+@dataclass
+class DeviceSeries:
+    """A simulated device's readings (arrays of equal length, oldest first)."""
+
+    credential: DeviceCredential
+    ts: Sequence[int]
+    temp_c: Sequence[float]
+    rh_pct: Sequence[float]
+    surface_c: Sequence[float] | None = None
+    upload_every: int = 48
+    batt_mv: int | None = 3000
+
+
+@dataclass
+class FleetProgress:
+    messages: int = 0
+    readings: int = 0
+    failed_uploads: int = 0
+
+
+class FleetPublisher:
+    """Publishes many devices' readings through the broker as their firmware would:
+    each device wakes, connects with its own credential, publishes one QoS 1 message
+    of ``upload_every`` readings, its retained status, and disconnects.
+
+    Time is simulated: :meth:`publish_until` sends every message whose last reading is
+    at or before ``until``, so a caller can replay history fast (accelerated) and then
+    follow the wall clock (real time).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        devices: Sequence[DeviceSeries],
+        *,
+        workers: int = 8,
+        tls_ca: Path | None = None,
+    ) -> None:
+        self.devices = list(devices)
+        self.publishers = [
+            DevicePublisher(host, port, d.credential, tls_ca=tls_ca) for d in self.devices
+        ]
+        self.cursor = [0] * len(self.devices)
+        self.workers = workers
+        self.progress = FleetProgress()
+
+    def _due(self, index: int, until: int) -> list[tuple[int, list[Reading]]]:
+        """(samples consumed, readings to send) for each message now due."""
+        series = self.devices[index]
+        start = self.cursor[index]
+        batches: list[tuple[int, list[Reading]]] = []
+        n = len(series.ts)
+        while start < n:
+            end = min(start + series.upload_every, n)
+            if series.ts[end - 1] > until:
+                break
+            surface = series.surface_c
+            readings = [
+                Reading(
+                    int(series.ts[i]),
+                    float(series.temp_c[i]),
+                    float(series.rh_pct[i]),
+                    None if surface is None or math.isnan(float(surface[i])) else float(surface[i]),
+                )
+                for i in range(start, end)
+                if not (math.isnan(float(series.temp_c[i])) or math.isnan(float(series.rh_pct[i])))
+            ]
+            batches.append((end - start, readings))
+            start = end
+        return batches
+
+    def _upload(
+        self, index: int, batches: list[tuple[int, list[Reading]]]
+    ) -> tuple[int, int, bool]:
+        publisher = self.publishers[index]
+        sent = readings = 0
+        for consumed, batch in batches:
+            if batch:  # a batch whose samples all dropped out sends nothing
+                try:
+                    publisher.upload(batch, batt_mv=self.devices[index].batt_mv)
+                except ServiceUnavailable as exc:
+                    log.warning("%s", exc)
+                    return sent, readings, False
+                sent += 1
+                readings += len(batch)
+            self.cursor[index] += consumed
+        return sent, readings, True
+
+    def publish_until(self, until: int) -> FleetProgress:
+        """Send every complete message whose readings are all at or before ``until``.
+        A failed device keeps its unsent readings for the next call (as firmware does)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        work = [(i, b) for i in range(len(self.devices)) if (b := self._due(i, until))]
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            for sent, readings, ok in pool.map(lambda w: self._upload(*w), work):
+                self.progress.messages += sent
+                self.progress.readings += readings
+                if not ok:
+                    self.progress.failed_uploads += 1
+        return self.progress
+
+    def remaining(self) -> int:
+        return sum(len(d.ts) - c for d, c in zip(self.devices, self.cursor, strict=True))
