@@ -1,0 +1,75 @@
+"""A corrupted or silent sensor: the reading is retried or skipped, never stored wrong;
+and readings taken before the clock was set are re-stamped once NTP answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from fwharness import Collector, SimDevice, as_centi, delivered, rh_centi, rtc_state, temp_centi
+
+from dampwatch.stack.mosquitto import Mosquitto
+from dampwatch_core.contract import parse_status
+
+
+def corrupted_value(entry: dict[str, int]) -> tuple[int, int]:
+    """The reading the corrupted answer decodes to (the shim flips bit n % 8 of data
+    byte (n % 2) * 3 + (n >> 1) % 2), i.e. what would be stored without the CRC."""
+    n = entry["n"]
+    raw = bytearray([entry["raw_t"] >> 8, entry["raw_t"] & 0xFF, 0,
+                     entry["raw_rh"] >> 8, entry["raw_rh"] & 0xFF, 0])
+    raw[(n % 2) * 3 + (n >> 1) % 2] ^= 1 << (n % 8)
+    return temp_centi(raw[0] << 8 | raw[1]), rh_centi(raw[3] << 8 | raw[4])
+
+
+def test_crc_corruption_is_retried_or_skipped_never_stored(
+    broker: Mosquitto, collector: Collector, make_device: Callable[..., SimDevice]
+) -> None:
+    # measurement numbers: 1 corrupt (retried as 2); 4 and 5 corrupt (that wake's
+    # reading skipped); 7 NACKed (retried as 8); 12 corrupt; 15 and 16 corrupt (skipped).
+    corrupt, nack = [1, 4, 5, 12, 15, 16], [7]
+    dev = make_device(broker.host, broker.port, sim={"corrupt": corrupt, "nack": nack},
+                      UPLOAD_EVERY=3)
+    for _ in range(13):
+        wake = dev.wake()
+        assert "Traceback" not in wake.output, wake.output
+    assert collector.wait_for(lambda: len(collector.of_kind("telemetry")) >= 5)
+    _, readings = delivered(collector, dev.now)
+    log = [e for e in dev.sensor_log() if "n" in e]
+    stored = as_centi(readings)
+    assert stored == dev.expected_readings()[: len(stored)]
+    assert len(stored) == 11, "13 wakes, 2 readings skipped"
+    # what a driver without CRC checks would have stored never appears
+    garbled = {corrupted_value(e) for e in log if e.get("corrupt")}
+    assert len(garbled) == len(corrupt)
+    assert not {(t, rh) for t, rh, _ in stored} & garbled
+    skipped = [w for w in dev.wakes if "failed twice" in w.output]
+    assert len(skipped) == 2, "measurements 4+5 and 15+16 each lost one reading"
+    assert rtc_state(dev)["sensor_failures"] == 2
+    statuses = [parse_status(p) for p in collector.of_kind("status")]
+    last = json.loads(collector.of_kind("status")[-1])
+    assert statuses[-1].state == "online" and last["sensor_failures"] == 2
+    resets = [e for e in dev.sensor_log() if e.get("reset")]
+    # a soft reset (0x94) before every retry, none after a second failure: 7 - 2
+    assert len(resets) == len(corrupt) + len(nack) - len(skipped)
+
+
+def test_readings_before_first_ntp_sync_are_restamped(
+    broker: Mosquitto, collector: Collector, make_device: Callable[..., SimDevice]
+) -> None:
+    dev = make_device(broker.host, broker.port, sim={"ntp": False}, UPLOAD_EVERY=2,
+                      BACKOFF_BASE_S=300, BACKOFF_MAX_S=300)
+    dev.clock_offset = 946684800 - int(dev.now)  # the ESP32 RTC starts at 2000-01-01
+    dev.configure()
+    for _ in range(3):
+        dev.wake()
+    assert "NTP failed" in dev.wakes[0].output
+    assert not collector.of_kind("telemetry"), "nothing sent with an unset clock"
+    dev.sim["ntp"] = True
+    dev.configure()
+    for _ in range(3):
+        dev.wake()
+    assert collector.wait_for(lambda: len(delivered(collector, dev.now)[1]) == 6)
+    _, readings = delivered(collector, dev.now)
+    for reading, wake in zip(readings, dev.wakes, strict=True):
+        assert abs(reading.ts - wake.start_ts) <= 2, (reading.ts, wake.start_ts)
