@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from backend.api.routes import devices, flats, quarantine
+from backend.dashboard import routes as dashboard
 from backend.readings import ReadingStore
 from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.errors import DampWatchError, NotFoundError, ServiceUnavailable, ValidationError
@@ -60,4 +63,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(flats.router)
     app.include_router(devices.router)
     app.include_router(quarantine.router)
+    app.include_router(dashboard.router)
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(Path(dashboard.__file__).parent / "static")),
+        name="static",
+    )
     return app

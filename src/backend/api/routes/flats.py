@@ -6,7 +6,6 @@ import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import select
 
 from backend.api.deps import ReadingsDep, SessionDep
 from backend.api.schemas import (
@@ -18,7 +17,8 @@ from backend.api.schemas import (
     RiskHistoryPoint,
 )
 from backend.api.timeparams import parse_time
-from dampwatch_core.models import Flat, FlatRisk, RiskAssessment
+from backend.queries import flat_assessments, ranked_flats
+from dampwatch_core.models import Flat
 
 router = APIRouter(prefix="/api/v1/flats", tags=["flats"])
 
@@ -33,14 +33,7 @@ def list_flats(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[FlatRiskSummary]:
     """Flats with their latest risk; ``sort=risk`` puts the highest risk first."""
-    query = select(Flat, FlatRisk).outerjoin(FlatRisk, FlatRisk.flat_id == Flat.id)
-    if sort == "risk":
-        query = query.order_by(
-            FlatRisk.rank.desc().nulls_last(), FlatRisk.score.desc().nulls_last(), Flat.id
-        )
-    else:
-        query = query.order_by(Flat.id)
-    rows = session.execute(query.limit(limit).offset(offset)).all()
+    rows = ranked_flats(session, sort=sort, limit=limit, offset=offset)
     return [
         FlatRiskSummary(
             id=flat.id,
@@ -64,12 +57,7 @@ def flat_risk(
     """The latest assessment with its reasons and per-room metrics, and the trend."""
     if session.get(Flat, flat_id) is None:
         raise HTTPException(404, f"flat {flat_id!r} not found")
-    latest = session.scalars(
-        select(RiskAssessment)
-        .where(RiskAssessment.flat_id == flat_id)
-        .order_by(RiskAssessment.assessed_at.desc(), RiskAssessment.id.desc())
-        .limit(max(history, 1))
-    ).all()
+    latest = flat_assessments(session, flat_id, max(history, 1))
     if not latest:
         raise HTTPException(404, f"flat {flat_id!r} has not been assessed yet")
     a = latest[0]

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
 
 from backend.api.deps import SessionDep
 from backend.api.schemas import QuarantinePublic
-from dampwatch_core.models import QuarantinedMessage
+from backend.queries import quarantine_counts, recent_quarantine
 
 router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])
 
@@ -23,13 +22,9 @@ def quarantine(
     device: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[QuarantinePublic]:
-    query = select(QuarantinedMessage).order_by(QuarantinedMessage.id.desc()).limit(limit)
-    if reason:
-        query = query.where(QuarantinedMessage.reason == reason)
-    if device:
-        query = query.where(QuarantinedMessage.device_id == device)
+    rows = recent_quarantine(session, reason=reason, device=device, limit=limit)
     out = []
-    for q in session.scalars(query):
+    for q in rows:
         out.append(
             QuarantinePublic(
                 id=q.id,
@@ -46,8 +41,5 @@ def quarantine(
 
 
 @router.get("/counts")
-def quarantine_counts(session: SessionDep) -> dict[str, int]:
-    rows = session.execute(
-        select(QuarantinedMessage.reason, func.count()).group_by(QuarantinedMessage.reason)
-    ).all()
-    return {reason: count for reason, count in rows}
+def counts(session: SessionDep) -> dict[str, int]:
+    return quarantine_counts(session)
