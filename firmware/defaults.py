@@ -16,7 +16,7 @@ URGENT_RH_PCT = 85.0      # upload at once when a sample's RH >= this (50-100)
 WAKE_CAP_MS = 15000       # hard cap on one wake, whatever Wi-Fi/DNS/TLS/broker do
 SLEEP_MARGIN_MS = 500     # reserved at the end of the cap for saving state
 WDT_MARGIN_MS = 5000      # watchdog fires this long after the cap (a hang backstop)
-WIFI_TIMEOUT_MS = 7000    # share of the cap for joining Wi-Fi
+WIFI_TIMEOUT_MS = 4000    # joining Wi-Fi: 2.5x the published DHCP join (1.6 s)
 NTP_TIMEOUT_MS = 1000     # one NTP request
 NTP_EVERY_S = 86400       # resync the RTC at most daily (every upload if never synced)
 MQTT_KEEPALIVE_S = 60

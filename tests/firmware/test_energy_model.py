@@ -1,0 +1,63 @@
+"""The energy model reads the firmware's own cycle, meets the targets, and its figure
+is the one in firmware/README.md."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from dataclasses import replace
+from types import ModuleType
+
+import pytest
+from fwharness import FIRMWARE
+
+
+@pytest.fixture(scope="module")
+def model() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("energy_model", FIRMWARE / "energy_model.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["energy_model"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_targets_met_by_the_default_cycle(model: ModuleType) -> None:
+    cycle = model.Cycle.from_firmware(static_ip=True)
+    assert (cycle.sample_s, cycle.upload_every) == (300, 48), "default: 4-hourly at 5 min"
+    assert model.budget(cycle).years >= 5.0
+    assert model.budget(replace(cycle, upload_every=12)).years >= 2.0
+
+
+def test_a_change_to_the_firmware_cycle_changes_the_figure(
+    model: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = model.budget(model.Cycle.from_firmware(static_ip=True)).average_ua
+    monkeypatch.setattr(model.defaults, "UPLOAD_EVERY", 12)
+    assert model.budget(model.Cycle.from_firmware(static_ip=True)).average_ua > base
+    monkeypatch.setattr(model.defaults, "UPLOAD_EVERY", 48)
+    monkeypatch.setattr(model.defaults, "SHT4X_SURFACE_ADDR", 0x45)
+    monkeypatch.setattr(model.defaults, "SHT4X_MEAS_MS", 20)
+    assert model.budget(model.Cycle.from_firmware(static_ip=True)).average_ua > base
+    monkeypatch.setattr(model.defaults, "SHT4X_SURFACE_ADDR", None)
+    monkeypatch.setattr(model.defaults, "SHT4X_MEAS_MS", 10)
+    monkeypatch.setattr(model.defaults, "SAMPLE_S", 600)
+    assert model.budget(model.Cycle.from_firmware(static_ip=True)).average_ua < base
+
+
+def test_physical_sanity(model: ModuleType) -> None:
+    cycle = model.Cycle.from_firmware(static_ip=True)
+    b = model.budget(cycle)
+    assert b.sleep_ua < b.average_ua < 1000
+    assert model.budget(replace(cycle, frozen=False)).years < b.years
+    assert model.budget(replace(cycle, tls=True)).years < b.years
+    assert model.session_round_trips(replace(cycle, upload_every=64)) == 5
+    assert model.session_round_trips(replace(cycle, upload_every=12)) == 5
+
+
+def test_readme_shows_the_models_figure(model: ModuleType) -> None:
+    out = subprocess.run([sys.executable, str(FIRMWARE / "energy_model.py")],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == model.table()
+    assert out in (FIRMWARE / "README.md").read_text(), "rerun energy_model.py into README"
