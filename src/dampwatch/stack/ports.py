@@ -20,6 +20,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     """True when something already listens on (or holds) ``host:port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As servers bind: connections of a stopped server in TIME_WAIT don't count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
