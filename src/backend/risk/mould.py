@@ -1,0 +1,132 @@
+"""The VTT mould growth model, integrated hourly over many surfaces at once.
+
+Mould index M from 0 (no growth) to 6 (full coverage): 1 = microscopic growth starts,
+3 = visible growth.
+
+References
+----------
+.. [1] Hukka, A. & Viitanen, H. (1999). A mathematical model of mould growth on wooden
+   material. Wood Science and Technology 33, 475–485.
+.. [2] Ojanen, T. et al. (2010). Mold growth modeling of building structures using
+   sensitivity classes of materials. Thermal Performance of the Exterior Envelopes of
+   Whole Buildings XI, ASHRAE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "MATERIALS",
+    "MaterialClass",
+    "MouldParams",
+    "critical_rh",
+    "mould_index",
+]
+
+MaterialClass = Literal["vs", "s", "mr", "r"]
+
+
+@dataclass(frozen=True)
+class MouldParams:
+    """Sensitivity class coefficients of Ojanen et al. (2010) [2]_ (Table in
+    ``shared/science.md``)."""
+
+    k1_below_1: float
+    k1_from_1: float
+    a: float
+    b: float
+    c: float
+    rh_min: float
+
+
+MATERIALS: dict[str, MouldParams] = {
+    "vs": MouldParams(1.0, 2.0, 1.0, 7.0, 2.0, 80.0),
+    "s": MouldParams(0.578, 0.386, 0.3, 6.0, 1.0, 80.0),
+    "mr": MouldParams(0.072, 0.097, 0.0, 5.0, 1.5, 85.0),
+    "r": MouldParams(0.033, 0.014, 0.0, 3.0, 1.0, 85.0),
+}
+
+DT_DAYS = 1.0 / 24.0
+
+
+def critical_rh(temp_c: ArrayLike, rh_min: float) -> NDArray[np.floating]:
+    """Critical RH [%] for growth at surface temperature [°C]:
+    ``max(−0.00267·T³ + 0.160·T² − 3.13·T + 100, RH_min)`` for T ≤ 20 °C, else ``RH_min``
+    [1]_ [2]_."""
+    t = np.asarray(temp_c, dtype=np.float64)
+    poly = -0.00267 * t**3 + 0.160 * t**2 - 3.13 * t + 100.0
+    return np.asarray(np.where(t <= 20.0, np.maximum(poly, rh_min), rh_min))
+
+
+def mould_index(
+    surface_c: ArrayLike,
+    surface_rh_pct: ArrayLike,
+    *,
+    material: MaterialClass = "s",
+    decline: float = 0.25,
+    m0: ArrayLike = 0.0,
+    dry_hours0: ArrayLike = 0.0,
+) -> tuple[NDArray[np.floating], NDArray[np.floating], NDArray[np.floating]]:
+    """Integrate the VTT mould index hourly (explicit Euler, Δt = 1/24 day).
+
+    Parameters
+    ----------
+    surface_c, surface_rh_pct : array, shape ``(..., hours)`` — hourly surface
+        temperature [°C] and RH [%]; NaN hours leave the state unchanged.
+    material : ``vs|s|mr|r`` — sensitivity class (default ``s``: painted plaster).
+    decline : float — decline coefficient ``C_mat`` (default 0.25).
+    m0, dry_hours0 : array, shape ``(...)`` — state carried from the previous run: the
+        index, and hours since the current dry spell began.
+
+    Returns
+    -------
+    (m, m_final, dry_hours) — the index after each hour ``(..., hours)``, the final index
+    and the final dry-spell length ``(...)``, so the next run can continue.
+
+    Growth when ``0 < T < 50`` and ``RH ≥ RH_crit``, per day
+    ``k1·k2 / (7·exp(−0.68·ln T − 13.9·ln RH + 66.02))`` with
+    ``k2 = max(1 − exp(2.3·(M − M_max)), 0)``, ``M_max = A + B·x − C·x²``,
+    ``x = (RH_crit − RH)/(RH_crit − 100)``; otherwise decline by the time since the dry
+    spell began: −0.032·C_mat per day for the first 6 h, 0 to 24 h, −0.016·C_mat after
+    [1]_ [2]_. M is clamped to [0, 6].
+    """
+    p = MATERIALS[material]
+    t = np.asarray(surface_c, dtype=np.float64)
+    rh = np.asarray(surface_rh_pct, dtype=np.float64)
+    t, rh = np.broadcast_arrays(t, rh)
+    state_shape = t.shape[:-1]
+    m = np.broadcast_to(np.asarray(m0, dtype=np.float64), state_shape).copy()
+    dry = np.broadcast_to(np.asarray(dry_hours0, dtype=np.float64), state_shape).copy()
+    hours = t.shape[-1]
+    out = np.empty(t.shape, dtype=np.float64)
+
+    valid = np.isfinite(t) & np.isfinite(rh)
+    rh_crit = critical_rh(np.where(valid, t, 20.0), p.rh_min)
+    grows = valid & (t > 0) & (t < 50) & (rh >= rh_crit)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(
+            grows,
+            DT_DAYS / (7.0 * np.exp(-0.68 * np.log(t) - 13.9 * np.log(rh) + 66.02)),
+            0.0,
+        )
+        x = (rh_crit - rh) / (rh_crit - 100.0)
+        m_max = np.where(grows, p.a + p.b * x - p.c * x * x, 0.0)
+    decline_early = -0.032 * decline * DT_DAYS
+    decline_late = -0.016 * decline * DT_DAYS
+
+    for h in range(hours):
+        g = grows[..., h]
+        v = valid[..., h]
+        k1 = np.where(m < 1.0, p.k1_below_1, p.k1_from_1)
+        k2 = np.maximum(1.0 - np.exp(2.3 * (m - m_max[..., h])), 0.0)
+        fall = np.where(dry < 6.0, decline_early, np.where(dry < 24.0, 0.0, decline_late))
+        dm = np.where(g, k1 * k2 * rate[..., h], np.where(v, fall, 0.0))
+        m = np.clip(m + dm, 0.0, 6.0)
+        dry = np.where(g, 0.0, np.where(v, dry + 1.0, dry))
+        out[..., h] = m
+    return out, m, dry
