@@ -153,24 +153,26 @@ def cooling_time_constant_regression(
     dtdt = np.diff(ti, axis=-1) / step_h
     x = (te[..., :-1] + te[..., 1:]) / 2 - (ti[..., :-1] + ti[..., 1:]) / 2
     falling = (dtdt < 0) & (x < -2.0) & np.isfinite(dtdt) & np.isfinite(x)
-    # keep only steps inside runs of >= min_run_h consecutive falling steps
-    run = np.zeros(falling.shape, dtype=np.int32)
-    count = np.zeros(falling.shape[:-1], dtype=np.int32)
-    for k in range(falling.shape[-1]):
-        count = np.where(falling[..., k], count + 1, 0)
-        run[..., k] = count
-    keep = np.zeros(falling.shape, dtype=bool)
-    for k in range(falling.shape[-1] - 1, -1, -1):
-        if k == falling.shape[-1] - 1:
-            tail = run[..., k]
-        else:
-            tail = np.where(falling[..., k], np.maximum(run[..., k], tail), 0)
-        keep[..., k] = falling[..., k] & (tail >= min_run_h)
+    keep = _in_long_runs(falling, min_run_h)
     sxy = np.sum(np.where(keep, x * dtdt, 0.0), axis=-1)
     sxx = np.sum(np.where(keep, x * x, 0.0), axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         tau = sxx / sxy
     return np.asarray(np.where((tau >= 1.0) & (tau <= 1000.0), tau, np.nan))
+
+
+def _in_long_runs(flags: NDArray[np.bool_], min_len: int) -> NDArray[np.bool_]:
+    """True where ``flags`` is inside a run of at least ``min_len`` Trues along the
+    last axis (vectorised run lengths, no loop over time)."""
+    shape = flags.shape
+    rows = flags.reshape(-1, shape[-1])
+    padded = np.zeros((rows.shape[0], rows.shape[1] + 1), dtype=bool)
+    padded[:, :-1] = rows
+    flat = padded.ravel()
+    group = np.cumsum(~flat)
+    lengths = np.bincount(group, weights=flat)
+    keep = flat & (lengths[group] >= min_len)
+    return np.asarray(keep.reshape(padded.shape)[:, :-1].reshape(shape))
 
 
 def self_disconnection(

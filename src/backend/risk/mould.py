@@ -59,7 +59,7 @@ def critical_rh(temp_c: ArrayLike, rh_min: float) -> NDArray[np.floating]:
     ``max(−0.00267·T³ + 0.160·T² − 3.13·T + 100, RH_min)`` for T ≤ 20 °C, else ``RH_min``
     [1]_ [2]_."""
     t = np.asarray(temp_c, dtype=np.float64)
-    poly = -0.00267 * t**3 + 0.160 * t**2 - 3.13 * t + 100.0
+    poly = ((-0.00267 * t + 0.160) * t - 3.13) * t + 100.0  # Horner form
     return np.asarray(np.where(t <= 20.0, np.maximum(poly, rh_min), rh_min))
 
 
@@ -103,7 +103,6 @@ def mould_index(
     m = np.broadcast_to(np.asarray(m0, dtype=np.float64), state_shape).copy()
     dry = np.broadcast_to(np.asarray(dry_hours0, dtype=np.float64), state_shape).copy()
     hours = t.shape[-1]
-    out = np.empty(t.shape, dtype=np.float64)
 
     valid = np.isfinite(t) & np.isfinite(rh)
     rh_crit = critical_rh(np.where(valid, t, 20.0), p.rh_min)
@@ -119,14 +118,21 @@ def mould_index(
     decline_early = -0.032 * decline * DT_DAYS
     decline_late = -0.016 * decline * DT_DAYS
 
+    # time-major, contiguous copies: each hour's step works on one contiguous row
+    grows_t = np.ascontiguousarray(np.moveaxis(grows, -1, 0))
+    valid_t = np.ascontiguousarray(np.moveaxis(valid, -1, 0))
+    rate_t = np.ascontiguousarray(np.moveaxis(rate, -1, 0))
+    mmax_t = np.ascontiguousarray(np.moveaxis(m_max, -1, 0))
+    out_t = np.empty((hours, *state_shape), dtype=np.float64)
     for h in range(hours):
-        g = grows[..., h]
-        v = valid[..., h]
+        g = grows_t[h]
+        v = valid_t[h]
         k1 = np.where(m < 1.0, p.k1_below_1, p.k1_from_1)
-        k2 = np.maximum(1.0 - np.exp(2.3 * (m - m_max[..., h])), 0.0)
+        k2 = np.maximum(1.0 - np.exp(2.3 * (m - mmax_t[h])), 0.0)
         fall = np.where(dry < 6.0, decline_early, np.where(dry < 24.0, 0.0, decline_late))
-        dm = np.where(g, k1 * k2 * rate[..., h], np.where(v, fall, 0.0))
+        dm = np.where(g, k1 * k2 * rate_t[h], np.where(v, fall, 0.0))
         m = np.clip(m + dm, 0.0, 6.0)
         dry = np.where(g, 0.0, np.where(v, dry + 1.0, dry))
-        out[..., h] = m
+        out_t[h] = m
+    out = np.moveaxis(out_t, 0, -1)
     return out, m, dry
