@@ -16,7 +16,7 @@ from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.models import Device, utcnow
 from dampwatch_core.settings import Settings
 
-__all__ = ["JOBS", "Job", "build_scheduler", "mark_silent_devices"]
+__all__ = ["JOBS", "Job", "build_scheduler", "mark_silent_devices", "score_risk"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,22 @@ def mark_silent_devices(settings: Settings, sessions: sessionmaker[Session]) -> 
     return count
 
 
+def score_risk(settings: Settings, sessions: sessionmaker[Session]) -> int:
+    """Incremental risk scoring of every flat (see ``backend.scoring``)."""
+    from backend.scoring import score_estate
+    from dampwatch_core.influx import InfluxClient
+
+    password = settings.influx_password.get_secret_value() if settings.influx_password else None
+    with InfluxClient(
+        settings.influx_url,
+        settings.influx_database,
+        username=settings.influx_username,
+        password=password,
+        timeout_s=120,
+    ) as influx:
+        return score_estate(sessions, influx).flats_assessed
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -48,7 +64,10 @@ class Job:
     every_s: int
 
 
-JOBS: list[Job] = [Job("mark_silent_devices", mark_silent_devices, 600)]
+JOBS: list[Job] = [
+    Job("mark_silent_devices", mark_silent_devices, 600),
+    Job("score_risk", score_risk, 3600),
+]
 
 
 def build_scheduler(settings: Settings, jobs: list[Job] | None = None) -> BlockingScheduler:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     JSON,
     DateTime,
     Float,
@@ -179,6 +180,8 @@ class ScoringState(Base):
     device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     flat_id: Mapped[str] = mapped_column(String(64), index=True)
     room: Mapped[str] = mapped_column(String(64))
-    last_ts: Mapped[int] = mapped_column(Integer, default=0)
+    last_ts: Mapped[int] = mapped_column(BigInteger, default=0)
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: daily metric buckets (float32, days × fields) of the recent window
+    buckets: Mapped[bytes | None] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
