@@ -6,7 +6,7 @@ and dry spell, adds the hours to daily buckets kept for the assessment window, a
 re-assesses the flats that got new data. Assessments are kept as history.
 
 A device uploads in batches (hourly or 4-hourly), oldest first, so the job scores a
-device only up to the hour of its newest reading: hours still on the device are
+device only up to the last complete hour it has sent: hours still on the device are
 scored on a later run, and a device that was offline backfills in order.
 
 Outdoor temperature comes from outdoor sensors: a device whose room is ``outdoor``
@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.risk.engine import (
@@ -50,6 +50,8 @@ MEASUREMENT = "climate"
 #: How far back a device never scored before is read.
 FIRST_RUN_DAYS = 14
 NF = len(FIELDS)
+#: A reading this close to the end of an hour (one sample interval) completes it.
+COMPLETE_SLACK_S = 300
 
 
 @dataclass
@@ -168,8 +170,13 @@ def score_estate(
         dev_state = {r[0]: _DeviceState.load(states.get(r[0]), first_start) for r in rows}
 
     latest = _latest_reading(influx, first_start)
-    # score each device up to the hour of its newest reading (complete hours only)
-    until = {d: min(latest[d] // 3600 * 3600, now_hour) for d in latest if d in dev_state}
+    # score each device up to the last complete hour it has sent: an hour is complete
+    # once its last 5-minute sample (or anything later) has arrived
+    until = {
+        d: min((latest[d] + COMPLETE_SLACK_S) // 3600 * 3600, now_hour)
+        for d in latest
+        if d in dev_state
+    }
     todo = [
         r for r in rows if r[2] != OUTDOOR_ROOM and until.get(r[0], 0) > dev_state[r[0]].last_ts
     ]
@@ -243,9 +250,10 @@ def score_estate(
 
     # ---- re-assess the flats with new data, from each device's window of buckets
     flats = sorted({r[1] for r in todo})
+    flat_set = set(flats)
     flat_devices: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
     for dev, flat, room, block in rows:
-        if room != OUTDOOR_ROOM and flat in set(flats):
+        if room != OUTDOOR_ROOM and flat in flat_set:
             flat_devices[flat].append((dev, room, block))
     window_days = np.arange(
         (now_hour // 86400 - th.window_days + 1) * 86400,
@@ -273,44 +281,70 @@ def score_estate(
     assessed_at = datetime.now(UTC)
     period_start = datetime.fromtimestamp(int(window_days[0]), UTC)
     period_end = datetime.fromtimestamp(now_hour, UTC)
+    todo_by_dev = {r[0]: r for r in todo}
     with sessions.begin() as session:
-        for dev, ds in dev_state.items():
-            if dev not in info_by_dev:
-                continue
-            row = session.get(ScoringState, dev)
-            if row is None:
-                flat_room = next(r for r in todo if r[0] == dev)
-                row = ScoringState(device_id=dev, flat_id=flat_room[1], room=flat_room[2])
-                session.add(row)
-            row.last_ts = ds.last_ts
-            row.state = {"mould": ds.mould, "dry": ds.dry, "days": ds.day_starts}
-            row.buckets = ds.buckets.astype(np.float32).tobytes()
-        for a in assessments:
-            record = RiskAssessment(
-                flat_id=a.flat_id,
-                assessed_at=assessed_at,
-                period_start=period_start,
-                period_end=period_end,
-                damp_level=a.damp_level,
-                cold_level=a.cold_level,
-                score=a.score,
-                reasons=a.reasons,
-                flags=a.flags,
-                rooms=a.rooms,
-                thresholds_version=th.version,
+        existing = set(states)
+        updates, inserts = [], []
+        for dev in info_by_dev:
+            ds = dev_state[dev]
+            values = {
+                "device_id": dev,
+                "last_ts": ds.last_ts,
+                "state": {"mould": ds.mould, "dry": ds.dry, "days": ds.day_starts},
+                "buckets": ds.buckets.astype(np.float32).tobytes(),
+                "updated_at": assessed_at,
+            }
+            if dev in existing:
+                updates.append(values)
+            else:
+                _, flat, room, _ = todo_by_dev[dev]
+                inserts.append({**values, "flat_id": flat, "room": room})
+        if updates:
+            session.execute(update(ScoringState), updates)  # bulk UPDATE by primary key
+        if inserts:
+            session.execute(insert(ScoringState), inserts)
+        records = [
+            {
+                "flat_id": a.flat_id,
+                "assessed_at": assessed_at,
+                "period_start": period_start,
+                "period_end": period_end,
+                "damp_level": a.damp_level,
+                "cold_level": a.cold_level,
+                "score": a.score,
+                "reasons": a.reasons,
+                "flags": a.flags,
+                "rooms": a.rooms,
+                "thresholds_version": th.version,
+            }
+            for a in assessments
+        ]
+        ids = (
+            session.execute(
+                insert(RiskAssessment).returning(RiskAssessment.id, sort_by_parameter_order=True),
+                records,
             )
-            session.add(record)
-            session.flush()
-            session.merge(
-                FlatRisk(
-                    flat_id=a.flat_id,
-                    assessment_id=record.id,
-                    assessed_at=assessed_at,
-                    damp_level=a.damp_level,
-                    cold_level=a.cold_level,
-                    rank=max(LEVELS.index(a.damp_level), LEVELS.index(a.cold_level)),
-                    score=a.score,
-                )
+            .scalars()
+            .all()
+        )
+        assessed = [a.flat_id for a in assessments]
+        for k in range(0, len(assessed), 500):
+            session.execute(delete(FlatRisk).where(FlatRisk.flat_id.in_(assessed[k : k + 500])))
+        if assessments:
+            session.execute(
+                insert(FlatRisk),
+                [
+                    {
+                        "flat_id": a.flat_id,
+                        "assessment_id": rid,
+                        "assessed_at": assessed_at,
+                        "damp_level": a.damp_level,
+                        "cold_level": a.cold_level,
+                        "rank": max(LEVELS.index(a.damp_level), LEVELS.index(a.cold_level)),
+                        "score": a.score,
+                    }
+                    for a, rid in zip(assessments, ids, strict=True)
+                ],
             )
     report.flats_assessed = len(assessments)
     report.seconds = time.perf_counter() - started

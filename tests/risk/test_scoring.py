@@ -129,10 +129,10 @@ def test_hours_still_on_a_device_are_scored_later(estate) -> None:  # type: igno
     write(influx, DAY0, DAY0 + 86400 + 4 * 3600)  # the late device uploaded less so far
     score_estate(sessions, influx, now=DAY0 + 2 * 86400)
     with sessions() as s:
-        assert s.get(ScoringState, late).last_ts == DAY0 + 86400 + 3 * 3600
-        assert s.get(ScoringState, "esp32-000000000d02").last_ts == DAY0 + 2 * 86400 - 3600
+        assert s.get(ScoringState, late).last_ts == DAY0 + 86400 + 4 * 3600
+        assert s.get(ScoringState, "esp32-000000000d02").last_ts == DAY0 + 2 * 86400
     write(influx, DAY0 + 86400 + 4 * 3600, DAY0 + 2 * 86400)  # its backlog arrives
     report = score_estate(sessions, influx, now=DAY0 + 2 * 86400 + 60)
     with sessions() as s:
-        assert s.get(ScoringState, late).last_ts == DAY0 + 2 * 86400 - 3600
+        assert s.get(ScoringState, late).last_ts == DAY0 + 2 * 86400
     assert report.devices_scored == 1

@@ -213,26 +213,26 @@ def score_grid(
     # within-hour shape from the full-resolution samples: spikes, flatlines, jumps
     with np.errstate(invalid="ignore"):
         if k > 1:
-            step_t = np.zeros((n, hours * k), dtype=np.float32)
-            step_t[:, 1:] = np.abs(np.diff(temp_raw, axis=1))
-            step_t[:, ::k] = 0.0  # a step into a new hour belongs to neither hour's shape
-            step_r = np.zeros((n, hours * k), dtype=np.float32)
-            step_r[:, 1:] = np.abs(np.diff(rh_raw, axis=1))
-            step_r[:, ::k] = 0.0
-            flat = (hour_sum(step_t) == 0) & (hour_sum(step_r) == 0) & (count == k)
-            jumps = hour_sum((step_t > params.jump_temp_c).astype(np.float32))  # NaN compares False
+            step_t = np.empty((n, hours * k), dtype=np.float32)
+            step_t[:, 0] = 0.0
+            np.subtract(temp_raw[:, 1:], temp_raw[:, :-1], out=step_t[:, 1:])
+            np.abs(step_t, out=step_t)
+            jumps = hour_sum((step_t > params.jump_temp_c).astype(np.float32))  # NaN: False
+            del step_t
             w = max(1, params.spike_window_s // grid.step_s)
             rise = np.zeros((n, hours * k), dtype=np.float32)
-            rise[:, w:] = (rh_raw[:, w:] - rh_raw[:, :-w]) >= params.spike_rise_pct
-            spike = hour_sum(rise) > 0
+            np.subtract(rh_raw[:, w:], rh_raw[:, :-w], out=rise[:, w:])
+            spike = hour_sum((rise >= params.spike_rise_pct).astype(np.float32)) > 0
+            del rise
         else:
             rh_max_grid = grid.rh_max_pct.reshape(n, hours) if grid.rh_max_pct is not None else rh_h
             spike = (rh_max_grid - rh_h) >= params.spike_rise_pct
-            flat = np.zeros((n, hours), dtype=bool)
-            flat[:, 1:] = (temp_h[:, 1:] == temp_h[:, :-1]) & (rh_h[:, 1:] == rh_h[:, :-1])
             jumps = np.zeros((n, hours))
             jumps[:, 1:] = np.abs(np.diff(temp_h, axis=1)) > params.jump_temp_c
     spikes = spike.astype(np.float64)
+    # a stuck sensor repeats its readings, so its hourly means repeat exactly
+    flat = np.zeros((n, hours), dtype=bool)
+    flat[:, 1:] = (temp_h[:, 1:] == temp_h[:, :-1]) & (rh_h[:, 1:] == rh_h[:, :-1])
     dew = dew_point(temp_h, rh_h)
 
     outdoor_h: F64 | None = None
