@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from simulators.errors import SimulatorError
 
@@ -64,7 +64,7 @@ def _get(
         value = float(value)
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise SimulatorError(f"{source}: [{table}] {key} must be {kind.__name__}, not {value!r}")
-    if lo is not None and hi is not None and not lo <= float(value) <= hi:
+    if lo is not None and hi is not None and not lo <= cast(float, value) <= hi:
         raise SimulatorError(f"{source}: [{table}] {key}={value} is outside {lo:g}–{hi:g}")
     return value
 
