@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "flats",
     "simulate",
     "analyse",
+    "evaluate",
 )
 
 

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import paho.mqtt.client as mqtt
+from numpy.typing import NDArray
 from paho.mqtt.enums import CallbackAPIVersion
 
 from dampwatch_core.contract import Reading, encode_telemetry, status_topic, telemetry_topic
@@ -158,12 +160,14 @@ class DeviceSeries:
     """A simulated device's readings (arrays of equal length, oldest first)."""
 
     credential: DeviceCredential
-    ts: Sequence[int]
-    temp_c: Sequence[float]
-    rh_pct: Sequence[float]
-    surface_c: Sequence[float] | None = None
+    ts: Sequence[int] | NDArray[np.int64]
+    temp_c: Sequence[float] | NDArray[np.float64]
+    rh_pct: Sequence[float] | NDArray[np.float64]
+    surface_c: Sequence[float] | NDArray[np.float64] | None = None
     upload_every: int = 48
     batt_mv: int | None = 3000
+    #: (from, until): Wi-Fi down; readings taken then are uploaded at ``until``
+    offline: tuple[int, int] | None = None
 
 
 @dataclass
@@ -210,6 +214,9 @@ class FleetPublisher:
             end = min(start + series.upload_every, n)
             if series.ts[end - 1] > until:
                 break
+            off = series.offline
+            if off is not None and off[0] <= series.ts[end - 1] < off[1] and until < off[1]:
+                break  # still offline: the firmware keeps these in its buffer
             surface = series.surface_c
             readings = [
                 Reading(

@@ -29,6 +29,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "simulate", help="publish telemetry as simulated devices (provisions them first)"
     )
+    parser.add_argument(
+        "--estate",
+        type=Path,
+        metavar="FILE",
+        help="simulate an estate file (physical flats with labelled scenarios) instead of "
+        "--devices: history is replayed fast, then readings follow the clock",
+    )
+    parser.add_argument("--end", type=int, help="estate: last simulated time (Unix s; default now)")
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        metavar="DIR",
+        help="estate: write readings.csv and outdoor.csv for 'dampwatch analyse' "
+        "instead of publishing",
+    )
+    parser.add_argument(
+        "--ahead-h",
+        type=float,
+        default=24.0,
+        help="estate: hours simulated past now, published as the clock reaches them",
+    )
     parser.add_argument("--devices", type=int, default=10, help="number of devices (2 per flat)")
     parser.add_argument("--interval", type=float, default=300.0, help="seconds between samples")
     parser.add_argument("--upload-every", type=int, default=1, help="samples per message (1–64)")
@@ -81,6 +102,8 @@ def provision(settings: Settings, count: int, cred_file: Path) -> list[DeviceCre
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.estate is not None:
+        return run_estate(args)
     settings = settings_from_args(args)
     if not 1 <= args.upload_every <= 64:
         raise SystemExit("dampwatch simulate: --upload-every must be 1–64")
@@ -139,4 +162,94 @@ def simulate(
             if duration and time.monotonic() - started >= duration:
                 break
             stop.wait(max(0.0, interval - (time.monotonic() - tick)))
+    return 0
+
+
+def run_estate(args: argparse.Namespace) -> int:
+    """Generate the estate; write CSVs, or provision it and publish through the broker."""
+    from simulators.model.csvout import write_outdoor_csv, write_readings_csv
+    from simulators.model.estate import generate, load_estate
+    from simulators.model.provision import OUTDOOR_ROOM, outdoor_device_id, provision_estate
+    from simulators.publisher import DeviceSeries, FleetPublisher
+
+    spec = load_estate(args.estate)
+    now = int(time.time())
+    if args.csv is not None:
+        estate = generate(spec, end=args.end if args.end is not None else now)
+        args.csv.mkdir(parents=True, exist_ok=True)
+        rows = write_readings_csv(estate, args.csv / "readings.csv")
+        write_outdoor_csv(estate, args.csv / "outdoor.csv")
+        print(f"wrote {rows} readings of {len(estate.flats)} flats to {args.csv / 'readings.csv'}")
+        return 0
+    settings = settings_from_args(args)
+    end = args.end if args.end is not None else now + int(args.ahead_h * 3600)
+    print(
+        f"simulate: generating {spec.name} ({sum(b.flats for b in spec.blocks)} flats, "
+        f"{spec.days} days) ...",
+        flush=True,
+    )
+    estate = generate(spec, end=end)
+    state_dir = args.state_dir or (
+        Path(args.settings).parent if args.settings else default_state_dir()
+    )
+    migrate(settings.database_url)
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    with sessions.begin() as session:
+        creds = provision_estate(
+            session,
+            estate,
+            state_dir / "simulator" / "estate-credentials.json",
+            password_file=settings.broker_password_file,
+            pid_file=settings.broker_pid_file,
+        )
+    time.sleep(0.5)  # the broker rereads its password file
+    series = [
+        DeviceSeries(
+            DeviceCredential(d.device_id, creds[d.device_id]),
+            d.ts,
+            d.temp_c,
+            d.rh_pct,
+            d.surface_c,
+            upload_every=12,
+            offline=d.offline,
+        )
+        for d in estate.devices
+    ]
+    out_rh = estate.outdoor_rh.round(1)
+    for block in spec.blocks:
+        dev = outdoor_device_id(block.code)
+        series.append(
+            DeviceSeries(
+                DeviceCredential(dev, creds[dev]),
+                estate.outdoor_ts,
+                estate.outdoor_c.round(2),
+                out_rh,
+                upload_every=12,
+            )
+        )
+    fleet = FleetPublisher(
+        settings.mqtt_host, settings.mqtt_port, series, workers=8, tls_ca=settings.mqtt_tls_ca
+    )
+    total = sum(len(s.ts) for s in series)
+    print(
+        f"simulate: {len(series)} devices ({len(spec.blocks)} outdoor, room '{OUTDOOR_ROOM}'); "
+        "replaying history ...",
+        flush=True,
+    )
+    started = time.monotonic()
+    last_print = 0.0
+    while fleet.remaining() > 0:
+        progress = fleet.publish_until(int(time.time()))
+        sent = total - fleet.remaining()
+        if time.monotonic() - last_print > 5:
+            bar = "#" * int(30 * sent / total)
+            print(
+                f"simulate: [{bar:<30}] {sent}/{total} readings, {progress.messages} messages, "
+                f"{progress.failed_uploads} failed uploads ({time.monotonic() - started:.0f} s)",
+                flush=True,
+            )
+            last_print = time.monotonic()
+        if args.duration and time.monotonic() - started >= args.duration:
+            break
+        time.sleep(min(args.interval, 30.0))
     return 0

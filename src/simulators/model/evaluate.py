@@ -109,14 +109,15 @@ def evaluate_estate(estate: Estate) -> Evaluation:
     flats = {f.flat_id: f for f in estate.flats}
     ev = Evaluation(flats=len(flats))
     for kind, idx, scenarios in (("damp", 0, DAMP_SCENARIOS), ("cold", 1, COLD_SCENARIOS)):
-        truth = {
-            f: bool(flats[f].truth.get(kind)) and not flats[f].truth.get("vacant", False)
+        truth = {  # "either": the scenario does not decide it; not scored
+            f: flats[f].truth.get(kind) is True and not flats[f].truth.get("vacant", False)
             for f in final
+            if flats[f].truth.get(kind) != "either"
         }
-        pred = {f: final[f][idx] for f in final}
+        pred = {f: final[f][idx] for f in truth}
         precision, recall = _scores(pred, truth)
         delays = []
-        for f in final:
+        for f in truth:
             if flats[f].scenario in scenarios and pred[f]:
                 hit = first_detect[f][kind]
                 if hit is not None:

@@ -88,8 +88,8 @@ def parse_scenario(name: str, text: str, source: str) -> Scenario:
         schedule.append((int(m[1]), int(m[2])))
     truth = data.get("truth", {})
     for key in ("damp", "cold"):
-        if not isinstance(truth.get(key), bool):
-            raise SimulatorError(f"{source}: [truth] {key} (true/false) is required")
+        if not isinstance(truth.get(key), bool) and truth.get(key) != "either":
+            raise SimulatorError(f'{source}: [truth] {key} (true, false or "either") is required')
     return Scenario(
         name=name,
         description=str(data.get("description", name)),
