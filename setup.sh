@@ -34,7 +34,7 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 case "$mode" in
   run)
     shift || true
-    exec .venv/bin/dampwatch up --simulate 20 --sim-interval 10 "$@"
+    exec .venv/bin/dampwatch up --estate examples/estates/demo.toml "$@"
     ;;
   test)
     shift || true

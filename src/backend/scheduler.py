@@ -74,10 +74,11 @@ def build_scheduler(settings: Settings, jobs: list[Job] | None = None) -> Blocki
     sessions = make_sessionmaker(make_engine(settings.database_url))
     scheduler = BlockingScheduler(timezone="UTC")
     for job in jobs or JOBS:
+        every = settings.score_every_s if job.name == "score_risk" else job.every_s
         scheduler.add_job(
             job.func,
             "interval",
-            seconds=job.every_s,
+            seconds=every,
             args=(settings, sessions),
             id=job.name,
             max_instances=1,

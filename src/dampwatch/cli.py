@@ -57,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # one line per HTTP request drowns what matters
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         code: int = args.func(args)
     except ServiceUnavailable as exc:

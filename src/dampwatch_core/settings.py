@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     #: PID file of the broker to SIGHUP after credentials change.
     broker_pid_file: Path | None = None
     landlord: str = "default"
+    #: How often the scheduler scores every flat (seconds).
+    score_every_s: int = Field(default=3600, ge=10)
 
 
 def load_settings(settings_file: str | Path | None = None) -> Settings:

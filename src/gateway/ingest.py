@@ -6,7 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from dampwatch_core.contract import parse_status, parse_telemetry, parse_topic
+from dampwatch_core.contract import (
+    MAX_PAYLOAD_BYTES,
+    parse_status,
+    parse_telemetry,
+    parse_topic,
+)
 from dampwatch_core.errors import ContractError
 from gateway.directory import DeviceDirectory
 from gateway.schema import reading_line, series_key
@@ -24,6 +29,8 @@ class Received:
     mid: int = 0
     qos: int = 0
     generation: int = 0
+    #: Size of the payload as published; ``payload`` may hold only its first bytes.
+    size: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +103,20 @@ def handle_message(
                 device_id,
                 reason,
                 f"device {device_id!r} is {'not registered' if info is None else 'decommissioned'}",
+                msg.payload,
+                msg.received_at,
+            )
+        )
+        return kind
+    size = msg.size if msg.size >= 0 else len(msg.payload)
+    if size > MAX_PAYLOAD_BYTES:
+        kept = "" if size == len(msg.payload) else f"; the first {len(msg.payload)} are kept"
+        batch.quarantined.append(
+            Quarantined(
+                msg.topic,
+                device_id,
+                "too_large",
+                f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}{kept}",
                 msg.payload,
                 msg.received_at,
             )

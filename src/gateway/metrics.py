@@ -48,6 +48,11 @@ class GatewayMetrics:
             "messages processed, not yet acknowledged",
             registry=r,
         )
+        self.stale_acks = Counter(
+            "dampwatch_gateway_stale_acks_skipped",
+            "acks not sent because the connection they came on is gone (redelivered)",
+            registry=r,
+        )
         self.connected = Gauge(
             "dampwatch_gateway_broker_connected", "1 when connected to the broker", registry=r
         )

@@ -122,8 +122,7 @@ class Gateway:
         for q in batch.quarantined:
             self.metrics.quarantined.labels(q.reason).inc()
             log.info("quarantined %s from %s: %s", q.reason, q.device_id or q.topic, q.detail)
-        for item in pending:
-            self.source.ack(item)
+        self.source.ack_all(pending)
         pending.clear()
         batch.clear()
         self.metrics.acks_pending.set(0)

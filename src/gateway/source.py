@@ -1,6 +1,16 @@
-"""MQTT source: a persistent QoS 1 session (fixed client id, clean session off) on the
-shared subscription, with manual acknowledgement. Messages go into a bounded queue;
-the gateway acknowledges each only after its readings are durable."""
+"""MQTT source: a persistent QoS 1 session (fixed client id, MQTT 5 with clean start
+off and a session that never expires) on the shared subscription, with manual
+acknowledgement. Messages go into a bounded queue; the gateway acknowledges each only
+after its readings are durable.
+
+Memory is bounded without relying on the broker's configuration: the CONNECT packet
+carries *Receive Maximum* = ``inflight``, so the broker never has more than ``inflight``
+unacknowledged messages out to this gateway, and the inbox is larger than that, so the
+network thread never blocks (keepalive keeps flowing while InfluxDB is down). Payloads
+larger than ``keep_bytes`` are cut to their first ``keep_bytes`` on arrival (the
+original size travels with them; they are quarantined as ``too_large`` anyway), so what
+the gateway holds is at most ``inflight × keep_bytes``.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +19,30 @@ import queue
 import ssl
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
-from dampwatch_core.contract import SHARED_TELEMETRY_FILTER, STATUS_FILTER
+from dampwatch_core.contract import SHARED_GROUP, STATUS_FILTER, TELEMETRY_FILTER
+from gateway.errors import GatewayError
 from gateway.ingest import Received
 from gateway.metrics import GatewayMetrics
 
-__all__ = ["MqttSource"]
+__all__ = ["DEFAULT_INFLIGHT", "DEFAULT_KEEP_BYTES", "SESSION_NEVER_EXPIRES", "MqttSource"]
 
 log = logging.getLogger(__name__)
+
+#: Unacknowledged messages the broker may have out to one gateway (MQTT 5 Receive Maximum).
+DEFAULT_INFLIGHT: Final = 1000
+#: Bytes of an oversize payload kept for its quarantine record (8 × the contract limit).
+DEFAULT_KEEP_BYTES: Final = 64 * 1024
+#: MQTT 5 Session Expiry Interval meaning "never": a gateway's queue is never discarded.
+SESSION_NEVER_EXPIRES: Final = 0xFFFFFFFF
 
 
 class MqttSource:
@@ -36,32 +57,41 @@ class MqttSource:
         username: str | None,
         password: str | None,
         metrics: GatewayMetrics,
-        inbox_size: int = 20_000,
+        inflight: int = DEFAULT_INFLIGHT,
+        inbox_size: int | None = None,
+        keep_bytes: int = DEFAULT_KEEP_BYTES,
         tls_ca: Path | None = None,
         shared: bool = True,
         keepalive_s: int = 30,
     ) -> None:
+        if not 1 <= inflight <= 65535:
+            raise GatewayError(f"inflight must be 1–65535 (MQTT Receive Maximum), got {inflight}")
+        inbox_size = inbox_size or 2 * inflight
+        if inbox_size < inflight:
+            # a smaller inbox would block paho's network thread (no keepalive, no acks)
+            raise GatewayError(f"inbox_size {inbox_size} must be at least inflight {inflight}")
         self.inbox: queue.Queue[Received] = queue.Queue(maxsize=inbox_size)
+        self.inflight = inflight
+        self.keep_bytes = keep_bytes
         self.metrics = metrics
         self.generation = 0
         self.connected = threading.Event()
-        self._topics = [
-            (SHARED_TELEMETRY_FILTER if shared else SHARED_TELEMETRY_FILTER.split("/", 2)[2], 1),
-            (STATUS_FILTER if not shared else f"$share/dampwatch-gateway/{STATUS_FILTER}", 1),
-        ]
+        # Guards ``generation`` against an ack racing a reconnect: an ack is queued
+        # either before the disconnect is noticed (and paho drops it on reconnect) or
+        # after, when its generation no longer matches.
+        self._lock = threading.Lock()
+        prefix = f"$share/{SHARED_GROUP}/" if shared else ""
+        self._topics = [(f"{prefix}{TELEMETRY_FILTER}", 1), (f"{prefix}{STATUS_FILTER}", 1)]
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
+            protocol=mqtt.MQTTv5,
             manual_ack=True,
         )
         if username:
             self.client.username_pw_set(username, password)
         if tls_ca is not None:
             self.client.tls_set(ca_certs=str(tls_ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        self.client.max_inflight_messages_set(1000)
-        self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(1, 5)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -73,7 +103,8 @@ class MqttSource:
         if rc.is_failure:
             log.error("broker refused the gateway's connection: %s", rc)
             return
-        self.generation += 1
+        with self._lock:
+            self.generation += 1
         log.info(
             "connected to broker %s:%s (session present: %s)",
             self._host,
@@ -89,32 +120,59 @@ class MqttSource:
         self.metrics.connected.set(0)
         # Un-acked messages of this connection will be redelivered on the next one;
         # their old packet ids must never be acknowledged on the new connection.
-        self.generation += 1
+        with self._lock:
+            self.generation += 1
         log.warning("disconnected from broker: %s", rc)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        item = Received(
-            topic=msg.topic,
-            payload=bytes(msg.payload),
-            received_at=time.time(),
-            mid=msg.mid,
-            qos=msg.qos,
-            generation=self.generation,
-        )
-        self.inbox.put(item)  # blocks when full: back-pressure onto the broker
-        self.metrics.backlog.set(self.inbox.qsize())
+        payload = bytes(msg.payload)  # paho hands over bytes; a copy only if not
+        size = len(payload)
+        if size > self.keep_bytes:
+            payload = payload[: self.keep_bytes]
+        item = Received(msg.topic, payload, time.time(), msg.mid, msg.qos, self.generation, size)
+        # Never blocks with a broker that honours Receive Maximum (inbox > inflight); with
+        # one that does not, blocking here is the back-pressure of last resort.
+        self.inbox.put(item)
 
     # ---------------------------------------------------------------- control
     def start(self) -> None:
-        self.client.connect_async(self._host, self._port, keepalive=self._keepalive)
+        connect = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        connect.SessionExpiryInterval = SESSION_NEVER_EXPIRES
+        connect.ReceiveMaximum = self.inflight
+        self.client.connect_async(
+            self._host,
+            self._port,
+            keepalive=self._keepalive,
+            clean_start=False,
+            properties=connect,
+        )
         self.client.loop_start()
 
     def ack(self, item: Received) -> bool:
         """Acknowledge ``item`` if its connection is still the current one."""
-        if item.qos == 0 or item.generation != self.generation:
+        if item.qos == 0:
             return False
-        self.client.ack(item.mid, item.qos)
+        with self._lock:
+            if item.generation != self.generation:
+                self.metrics.stale_acks.inc()
+                return False
+            self.client.ack(item.mid, item.qos)
         return True
+
+    def ack_all(self, items: Sequence[Received]) -> int:
+        """Acknowledge ``items`` in the order they arrived; returns how many were sent."""
+        sent = 0
+        with self._lock:
+            generation = self.generation
+            for item in items:
+                if item.qos == 0:
+                    continue
+                if item.generation != generation:
+                    self.metrics.stale_acks.inc()
+                    continue
+                self.client.ack(item.mid, item.qos)
+                sent += 1
+        return sent
 
     def stop(self) -> None:
         self.client.disconnect()

@@ -210,7 +210,7 @@ def run_estate(args: argparse.Namespace) -> int:
             d.temp_c,
             d.rh_pct,
             d.surface_c,
-            upload_every=12,
+            upload_every=48,
             offline=d.offline,
         )
         for d in estate.devices
@@ -224,7 +224,7 @@ def run_estate(args: argparse.Namespace) -> int:
                 estate.outdoor_ts,
                 estate.outdoor_c.round(2),
                 out_rh,
-                upload_every=12,
+                upload_every=48,
             )
         )
     fleet = FleetPublisher(
@@ -238,8 +238,11 @@ def run_estate(args: argparse.Namespace) -> int:
     )
     started = time.monotonic()
     last_print = 0.0
+    # replay history a simulated day at a time (accelerated), then follow the clock
+    replay_to = int(estate.start) + 86400
     while fleet.remaining() > 0:
-        progress = fleet.publish_until(int(time.time()))
+        replay_to = min(replay_to + 86400, int(time.time()))
+        progress = fleet.publish_until(replay_to)
         sent = total - fleet.remaining()
         if time.monotonic() - last_print > 5:
             bar = "#" * int(30 * sent / total)
@@ -251,5 +254,6 @@ def run_estate(args: argparse.Namespace) -> int:
             last_print = time.monotonic()
         if args.duration and time.monotonic() - started >= args.duration:
             break
-        time.sleep(min(args.interval, 30.0))
+        if replay_to >= int(time.time()):
+            time.sleep(min(args.interval, 30.0))
     return 0

@@ -39,6 +39,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--sim-interval", type=float, default=10.0, help="seconds between simulated samples"
     )
+    parser.add_argument(
+        "--estate",
+        type=Path,
+        metavar="FILE",
+        help="also simulate this estate (e.g. examples/estates/demo.toml): two weeks of "
+        "history replayed through the stack, then live; flats are scored every minute",
+    )
     parser.set_defaults(func=run)
 
 
@@ -49,7 +56,12 @@ def run(args: argparse.Namespace) -> int:
         if args.free_ports
         else StackPorts(args.mqtt_port, args.influx_port, args.api_port, args.metrics_port)
     )
-    stack = LocalStack(state_dir, ports, database_url=args.database_url)
+    stack = LocalStack(
+        state_dir,
+        ports,
+        database_url=args.database_url,
+        score_every_s=60 if args.estate else 3600,
+    )
     stopping = threading.Event()
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
@@ -61,7 +73,27 @@ def run(args: argparse.Namespace) -> int:
     stack.start()
     simulator: ManagedProcess | None = None
     try:
-        if args.simulate:
+        if args.estate:
+            simulator = ManagedProcess(
+                "simulator",
+                [
+                    sys.executable,
+                    "-m",
+                    "dampwatch.cli",
+                    "simulate",
+                    "--settings",
+                    str(stack.settings_file),
+                    "--state-dir",
+                    str(stack.state_dir),
+                    "--estate",
+                    str(args.estate.resolve()),
+                    "--interval",
+                    "30",
+                ],
+                stack.state_dir / "logs" / "simulator.log",
+            )
+            simulator.start()
+        elif args.simulate:
             simulator = ManagedProcess(
                 "simulator",
                 [
@@ -90,6 +122,11 @@ def run(args: argparse.Namespace) -> int:
             f"  endpoints      {stack.stack_file}\n"
             f"  logs           {stack.state_dir / 'logs'}\n"
             + (f"  simulating     {args.simulate} device(s)\n" if args.simulate else "")
+            + (
+                f"  estate         {args.estate} (progress in logs/simulator.log)\n"
+                if args.estate
+                else ""
+            )
             + "Press Ctrl-C to stop.",
             flush=True,
         )

@@ -52,6 +52,7 @@ class LocalStack:
         database_url: str | None = None,
         host: str = "127.0.0.1",
         with_scheduler: bool = True,
+        score_every_s: int = 3600,
     ) -> None:
         self.state_dir = state_dir.resolve()
         self.ports = ports
@@ -62,6 +63,7 @@ class LocalStack:
         self.mosquitto = Mosquitto(self.state_dir / "mosquitto", port=ports.mqtt, host=host)
         self.influx = InfluxDB(self.state_dir / "influxdb", port=ports.influx, host=host)
         self.with_scheduler = with_scheduler
+        self.score_every_s = score_every_s
         self.services: list[ManagedProcess] = []
         self._secrets: dict[str, str] = {}
 
@@ -91,6 +93,7 @@ class LocalStack:
             "GATEWAY_METRICS_PORT": self.ports.gateway_metrics,
             "BROKER_PASSWORD_FILE": self.mosquitto.password_file,
             "BROKER_PID_FILE": self.mosquitto.pid_file,
+            "SCORE_EVERY_S": self.score_every_s,
         }
         text = "".join(f"DAMPWATCH_{k}={v}\n" for k, v in values.items())
         fd = os.open(self.settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

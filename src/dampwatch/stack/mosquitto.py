@@ -20,8 +20,14 @@ __all__ = ["Mosquitto"]
 #: Messages a disconnected persistent session may queue (Mosquitto's default is 1000,
 #: far too few for a gateway that stops acknowledging while InfluxDB is down).
 MAX_QUEUED_MESSAGES = 1_000_000
-#: QoS 1 messages in flight per client (default 20); more keeps a gateway's pipe full.
+#: QoS 1 messages in flight per MQTT 3.1.1 client (default 20); more keeps a subscriber's
+#: pipe full. MQTT 5 clients (the gateway) set their own with Receive Maximum.
 MAX_INFLIGHT_MESSAGES = 1000
+#: Largest publish payload the broker accepts (default: MQTT's 256 MiB). The contract's
+#: limit is 8 KiB and the gateway quarantines oversize payloads it receives; this outer
+#: fence keeps a hostile client from pushing huge packets through the broker (it logs
+#: and drops them).
+MESSAGE_SIZE_LIMIT = 1024 * 1024
 
 
 class Mosquitto:
@@ -97,6 +103,7 @@ class Mosquitto:
             f"max_queued_messages {MAX_QUEUED_MESSAGES}",
             "max_queued_bytes 0",
             f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
+            f"message_size_limit {MESSAGE_SIZE_LIMIT}",
             "set_tcp_nodelay true",
             f"pid_file {self.pid_file}",
             f"log_dest file {self.state_dir / 'mosquitto.log'}",
