@@ -57,6 +57,22 @@ def score_risk(settings: Settings, sessions: sessionmaker[Session]) -> int:
         return score_estate(sessions, influx).flats_assessed
 
 
+def downsample(settings: Settings, sessions: sessionmaker[Session]) -> int:
+    """Hourly aggregates of the readings (see ``backend.downsample``)."""
+    from backend.downsample import downsample_hourly
+    from dampwatch_core.influx import InfluxClient
+
+    password = settings.influx_password.get_secret_value() if settings.influx_password else None
+    with InfluxClient(
+        settings.influx_url,
+        settings.influx_database,
+        username=settings.influx_username,
+        password=password,
+        timeout_s=300,
+    ) as influx:
+        return downsample_hourly(influx)
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -67,6 +83,7 @@ class Job:
 JOBS: list[Job] = [
     Job("mark_silent_devices", mark_silent_devices, 600),
     Job("score_risk", score_risk, 3600),
+    Job("downsample", downsample, 3600),
 ]
 
 

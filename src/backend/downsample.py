@@ -1,0 +1,66 @@
+"""Hourly aggregates: ``climate`` -> ``climate_1h`` by a scheduled job through ``/write``
+(not continuous queries, so it works the same on InfluxDB 1.x, 2.x and 3.x).
+
+Each run aggregates the complete hours since the last aggregated hour (looking back at
+most ``max_lookback_h``), and rewrites the last ``overlap_h`` hours, so that readings
+that arrived late (devices upload 4-hourly, or backfill after an outage) are included.
+Writing an hour again overwrites it: the job is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from dampwatch_core.influx import InfluxClient, format_line
+
+__all__ = ["AGGREGATE", "downsample_hourly"]
+
+log = logging.getLogger(__name__)
+AGGREGATE = "climate_1h"
+SOURCE = "climate"
+QUERY = (
+    "SELECT mean(temp_c) AS temp_c_mean, min(temp_c) AS temp_c_min, "
+    "max(temp_c) AS temp_c_max, mean(rh_pct) AS rh_pct_mean, max(rh_pct) AS rh_pct_max, "
+    "mean(surface_c) AS surface_c_mean, count(temp_c) AS samples FROM climate "
+    "WHERE time >= $start AND time < $end "
+    "GROUP BY time(1h), device, flat, room, landlord fill(none)"
+)
+
+
+def downsample_hourly(
+    influx: InfluxClient,
+    *,
+    now: int | None = None,
+    overlap_h: int = 6,
+    max_lookback_h: int = 24 * 14,
+) -> int:
+    """Write hourly mean/min/max per device; returns the number of points written."""
+    now_hour = (int(time.time()) if now is None else now) // 3600 * 3600
+    last = influx.query(f"SELECT last(temp_c_mean) FROM {AGGREGATE}")  # noqa: S608
+    if last and last[0].values:
+        start = int(last[0].values[0][0]) - overlap_h * 3600
+    else:
+        start = now_hour - max_lookback_h * 3600
+    start = max(start, now_hour - max_lookback_h * 3600)
+    series = influx.query(
+        QUERY,
+        {"start": start * 10**9, "end": now_hour * 10**9},
+    )
+    lines = []
+    for s in series:
+        for row in s.values:
+            values = dict(zip(s.columns, row, strict=True))
+            if values.get("temp_c_mean") is None:
+                continue
+            fields = {
+                k: (float(v) if k != "samples" else int(v))
+                for k, v in values.items()
+                if k != "time" and v is not None
+            }
+            lines.append(format_line(AGGREGATE, s.tags, fields, int(values["time"])))
+    written = 0
+    for k in range(0, len(lines), 5000):
+        written += influx.write_lines(lines[k : k + 5000])
+    log.info("downsampled %d device-hours into %s", written, AGGREGATE)
+    return written
