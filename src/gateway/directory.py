@@ -1,7 +1,11 @@
 """Device directory: ``device_id`` -> flat, room, landlord, from the registry.
 
-Held in memory and refreshed in the background (and at most every ``min_refresh_s``
-on a miss), so the hot path never queries the database per message.
+Held in memory and reloaded whole every ``refresh_s``, so the hot path never queries
+the database per message. A device the cache does not know is looked up on its own
+(one indexed query) unless a lookup made after the message arrived already said it is
+unknown: a device registered a moment before its first upload is never quarantined
+for a stale cache, and a flood from one unknown device costs one query per batch, not
+per message. Moves and decommissioning are seen at the next reload (≤ ``refresh_s``).
 """
 
 from __future__ import annotations
@@ -36,40 +40,55 @@ class DeviceDirectory:
         sessions: sessionmaker[Session],
         *,
         refresh_s: float = 30.0,
-        min_refresh_s: float = 2.0,
     ) -> None:
         self._sessions = sessions
         self._refresh_s = refresh_s
-        self._min_refresh_s = min_refresh_s
         self._devices: dict[str, DeviceInfo] = {}
+        #: device id -> wall time of the lookup that found it unregistered
+        self._unknown: dict[str, float] = {}
         self._loaded_at = 0.0
         self._lock = threading.Lock()
 
-    def refresh(self) -> int:
+    def _query(self, device_id: str | None = None) -> dict[str, DeviceInfo]:
+        stmt = select(
+            Device.id, Device.flat_id, Device.room, Flat.landlord, Device.decommissioned_at
+        ).join(Flat, Flat.id == Device.flat_id)
+        if device_id is not None:
+            stmt = stmt.where(Device.id == device_id)
         with self._sessions() as session:
-            rows = session.execute(
-                select(
-                    Device.id, Device.flat_id, Device.room, Flat.landlord, Device.decommissioned_at
-                ).join(Flat, Flat.id == Device.flat_id)
-            ).all()
-        devices = {r[0]: DeviceInfo(r[0], r[1], r[2], r[3], r[4] is None) for r in rows}
+            rows = session.execute(stmt).all()
+        return {r[0]: DeviceInfo(r[0], r[1], r[2], r[3], r[4] is None) for r in rows}
+
+    def refresh(self) -> int:
+        devices = self._query()
         with self._lock:
             self._devices = devices
+            self._unknown = {}
             self._loaded_at = time.monotonic()
         log.debug("device directory holds %d devices", len(devices))
         return len(devices)
 
-    def lookup(self, device_id: str) -> DeviceInfo | None:
-        """The device, refreshing first if the cache is old or (rate-limited) on a miss."""
-        age = time.monotonic() - self._loaded_at
-        info = self._devices.get(device_id)
-        if age > self._refresh_s or (info is None and age > self._min_refresh_s):
+    def lookup(self, device_id: str, received_at: float | None = None) -> DeviceInfo | None:
+        """The device as the registry had it when (or after) the message was received."""
+        if time.monotonic() - self._loaded_at > self._refresh_s:
             try:
                 self.refresh()
             except Exception:
                 log.exception("device directory refresh failed; using the cached copy")
-            info = self._devices.get(device_id)
-        return info
+        info = self._devices.get(device_id)
+        if info is not None:
+            return info
+        received_at = time.time() if received_at is None else received_at
+        if self._unknown.get(device_id, float("-inf")) >= received_at:
+            return None  # a lookup made after this message arrived found nothing
+        asked_at = time.time()
+        found = self._query(device_id)  # a database error propagates: the caller retries
+        with self._lock:
+            if found:
+                self._devices = {**self._devices, **found}
+            else:
+                self._unknown[device_id] = asked_at
+        return found.get(device_id)
 
     def __len__(self) -> int:
         return len(self._devices)

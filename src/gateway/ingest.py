@@ -94,7 +94,7 @@ def handle_message(
             Quarantined(msg.topic, None, exc.reason, str(exc), msg.payload, msg.received_at)
         )
         return "bad_topic"
-    info = directory.lookup(device_id)
+    info = directory.lookup(device_id, msg.received_at)
     if info is None or not info.active:
         reason = "unknown_device" if info is None else "decommissioned_device"
         batch.quarantined.append(

@@ -10,6 +10,7 @@ A crash at any point means redelivery, and redelivery is harmless: a reading is
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import random
 import threading
@@ -19,6 +20,7 @@ from prometheus_client import start_http_server
 from sqlalchemy.exc import SQLAlchemyError
 
 from dampwatch_core.db import make_engine, make_sessionmaker
+from dampwatch_core.errors import ConfigError
 from dampwatch_core.influx import InfluxClient
 from dampwatch_core.settings import Settings
 from gateway.directory import DeviceDirectory
@@ -28,9 +30,23 @@ from gateway.sink import InfluxSink
 from gateway.source import MqttSource
 from gateway.store import RegistryStore
 
-__all__ = ["Gateway"]
+__all__ = ["SUBSCRIPTION_ENV", "Gateway", "subscription_is_shared"]
 
 log = logging.getLogger(__name__)
+
+
+#: ``shared`` (default): ``$share/dampwatch-gateway/...``, N gateways split the load.
+#: ``exclusive``: a plain subscription for a single gateway; on Mosquitto 2.0 it survives
+#: a broker restart, where a shared subscription is not restored (see the README).
+SUBSCRIPTION_ENV = "DAMPWATCH_GATEWAY_SUBSCRIPTION"
+
+
+def subscription_is_shared() -> bool:
+    """Read ``DAMPWATCH_GATEWAY_SUBSCRIPTION`` (``shared`` or ``exclusive``)."""
+    mode = os.environ.get(SUBSCRIPTION_ENV, "shared").strip().lower()
+    if mode not in ("shared", "exclusive"):
+        raise ConfigError(f"{SUBSCRIPTION_ENV} must be 'shared' or 'exclusive', not {mode!r}")
+    return mode == "shared"
 
 
 class Gateway:
@@ -41,6 +57,7 @@ class Gateway:
         max_lines: int = 5000,
         flush_s: float = 1.0,
         metrics: GatewayMetrics | None = None,
+        shared: bool | None = None,
     ) -> None:
         self.settings = settings
         self.max_lines = max_lines
@@ -68,7 +85,9 @@ class Gateway:
             password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
             metrics=self.metrics,
             tls_ca=settings.mqtt_tls_ca,
+            shared=subscription_is_shared() if shared is None else shared,
         )
+        self.metrics.backlog.set_function(self.source.inbox.qsize)
 
     def run(self) -> None:
         """Run until :meth:`stop`; flushes and acknowledges what it holds on the way out."""
@@ -105,12 +124,18 @@ class Gateway:
                 if pending or timeout <= 0 or self.stop_event.is_set():
                     return
                 continue
-            kind = handle_message(item, self.directory, batch, max_age_s=max_age)
+            while True:
+                try:
+                    kind = handle_message(item, self.directory, batch, max_age_s=max_age)
+                    break
+                except SQLAlchemyError as exc:  # registry unreachable: wait, never guess
+                    log.warning("device lookup failed (%s); retrying", exc)
+                    if self.stop_event.wait(1.0):
+                        return  # not pending, so not acknowledged: the broker redelivers
             self.metrics.messages.labels(kind).inc()
             pending.append(item)
 
     def _commit(self, batch: Batch, pending: list[Received]) -> None:
-        self.metrics.backlog.set(self.source.inbox.qsize())
         self.metrics.acks_pending.set(len(pending))
         if not self.sink.write(batch.lines):
             return  # stopping: leave unacknowledged, the broker redelivers

@@ -92,7 +92,7 @@ class MqttSource:
             self.client.username_pw_set(username, password)
         if tls_ca is not None:
             self.client.tls_set(ca_certs=str(tls_ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        self.client.reconnect_delay_set(1, 5)
+        self.client.reconnect_delay_set(1, 2)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message

@@ -1,0 +1,9 @@
+"""Fixtures for the gateway tests (the whole stack is ``stack`` from tests/conftest.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# The harness sits next to this file (named so it cannot clash with other test areas).
+sys.path.insert(0, str(Path(__file__).parent))

@@ -1,0 +1,168 @@
+"""Helpers for the gateway tests: provision devices, publish as firmware does, read back
+what InfluxDB holds, run extra gateway processes, read /proc and /metrics."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from backend.registry import add_device, add_flat, sync_broker_credentials
+from dampwatch.stack.local import LocalStack
+from dampwatch.stack.ports import free_port
+from dampwatch.stack.process import ManagedProcess, wait_until
+from dampwatch_core.db import make_engine, make_sessionmaker
+from dampwatch_core.influx import InfluxClient, InfluxError
+from simulators.publisher import DeviceCredential, DeviceSeries, FleetPublisher
+
+
+def provision_fleet(stack: LocalStack, devices: int, prefix: str = "gw") -> list[DeviceCredential]:
+    """``devices`` devices, two per flat, registered and given broker accounts."""
+    sessions = make_sessionmaker(make_engine(stack.database_url))
+    creds = []
+    with sessions.begin() as session:
+        for f in range((devices + 1) // 2):
+            add_flat(session, f"{prefix.upper()}-{f:04d}", f"{f} Gateway Court", block="GW Court")
+        session.flush()
+        for i in range(devices):
+            device, pw = add_device(
+                session,
+                f"esp32-{prefix}{i:010x}",
+                f"{prefix.upper()}-{i // 2:04d}",
+                ("bedroom", "living_room")[i % 2],
+            )
+            creds.append(DeviceCredential(device.id, pw))
+        session.flush()
+        sync_broker_credentials(session, stack.mosquitto.password_file, stack.mosquitto.pid_file)
+    time.sleep(0.3)  # the broker rereads its password file on SIGHUP
+    return creds
+
+
+def make_fleet(
+    stack: LocalStack, creds: list[DeviceCredential], messages: int, per_message: int = 12
+) -> tuple[FleetPublisher, set[tuple[str, int]]]:
+    """Each device: ``messages`` messages of ``per_message`` 5-minute readings ending now.
+    Returns the publisher and the (device, ts) set it will send."""
+    n = messages * per_message
+    end = int(time.time()) // 300 * 300
+    ts = [end - 300 * (n - 1 - k) for k in range(n)]
+    series = [
+        DeviceSeries(
+            c,
+            ts,
+            [18.0 + i * 0.01 + k * 0.001 for k in range(n)],
+            [55.0] * n,
+            upload_every=per_message,
+        )
+        for i, c in enumerate(creds)
+    ]
+    expected = {(c.device_id, t) for c in creds for t in ts}
+    return FleetPublisher(stack.host, stack.ports.mqtt, series, workers=4), expected
+
+
+@dataclass
+class Publishing:
+    """Publishes a fleet in a thread, as firmware would: a message the broker did not
+    acknowledge stays in the device's buffer and is sent again. With ``spread_s`` the
+    stream is paced over that many seconds (mid-stream failures happen while devices
+    are still publishing)."""
+
+    publisher: FleetPublisher
+    spread_s: float = 0.0
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        all_ts = [int(t) for d in self.publisher.devices for t in d.ts]
+        first, last = min(all_ts), max(all_ts)
+        started = time.monotonic()
+        while self.publisher.remaining() > 0:
+            elapsed = time.monotonic() - started
+            frac = 1.0 if self.spread_s <= 0 else min(1.0, elapsed / self.spread_s)
+            self.publisher.publish_until(int(first + frac * (last - first)))
+            if self.publisher.remaining() > 0:
+                time.sleep(0.25)
+        self.done.set()
+
+
+def stored_points(stack: LocalStack, where: str = "") -> list[tuple[str, int]]:
+    """Every (device, ts) in ``climate``, one entry per stored point."""
+    with InfluxClient(stack.influx.url, stack.influx.database, timeout_s=30) as influx:
+        series = influx.query(f"SELECT temp_c FROM climate {where} GROUP BY device")
+    return [(s.tags["device"], int(row[0])) for s in series for row in s.values]
+
+
+def stored_count(stack: LocalStack) -> int:
+    with InfluxClient(stack.influx.url, stack.influx.database) as influx:
+        try:
+            series = influx.query("SELECT count(temp_c) FROM climate")
+        except InfluxError:
+            return -1
+    return int(series[0].values[0][1]) if series else 0
+
+
+def wait_for_count(stack: LocalStack, expected: int, timeout_s: float) -> int:
+    deadline = time.monotonic() + timeout_s
+    count = stored_count(stack)
+    while count < expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+        count = stored_count(stack)
+    return count
+
+
+def rss_kb(pid: int) -> int:
+    """Resident set size of ``pid`` from /proc, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def metric(url: str, name: str) -> float:
+    """The value of an unlabelled sample ``name`` on a Prometheus /metrics page."""
+    for line in httpx.get(url, timeout=5).text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise KeyError(name)
+
+
+def gateway(stack: LocalStack) -> ManagedProcess:
+    return next(s for s in stack.services if s.name == "gateway")
+
+
+def restart_gateway(stack: LocalStack) -> None:
+    """Start the stack's gateway again (same settings, same fixed client id)."""
+    stack.services = [s for s in stack.services if s.name != "gateway"]
+    stack._service("gateway", "gateway")
+
+
+def start_gateway(stack: LocalStack, name: str, client_id: str) -> tuple[ManagedProcess, str]:
+    """Another gateway process on the stack's broker: its own client id and metrics port.
+    Returns the process and its metrics URL, once it is connected."""
+    port = free_port()
+    settings = stack.state_dir / f"{name}.env"
+    shutil.copy(stack.settings_file, settings)
+    with settings.open("a") as fh:
+        fh.write(f"DAMPWATCH_GATEWAY_METRICS_PORT={port}\nDAMPWATCH_MQTT_CLIENT_ID={client_id}\n")
+    proc = ManagedProcess(
+        name,
+        [sys.executable, "-m", "dampwatch.cli", "gateway", "--settings", str(settings)],
+        stack.state_dir / "logs" / f"{name}.log",
+    )
+    proc.start()
+    stack.services.append(proc)
+    url = f"http://{stack.host}:{port}/metrics"
+
+    def connected() -> bool:
+        proc.check_alive()
+        return metric(url, "dampwatch_gateway_broker_connected") == 1.0
+
+    wait_until(connected, 30, name)
+    return proc, url
