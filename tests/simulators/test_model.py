@@ -93,13 +93,13 @@ def test_bundled_scenarios_load_and_bad_ones_are_explained() -> None:
         "faulty_sensor",
         "offline_backfill",
     } <= names
-    good = (Path(__file__).parents[2] / "src/simulators/model/scenarios/healthy.toml").read_text()
+    good = (Path(__file__).parents[2] / "src/simulators/scenarios/healthy.toml").read_text()
     for bad, needle in (
         (good.replace("ach = 0.7", "ach = 9"), "[ventilation] ach=9.0 is outside 0.05–5"),
         (good.replace('schedule = ["06-09", "16-23"]', 'schedule = ["6 to 9"]'), "like '06-09'"),
         (good.replace("occupants = 2", 'occupants = "two"'), "[occupancy] occupants must be int"),
         (good.replace("damp = false", ""), "[truth] damp"),
-        (good + "\n[colour]\nx = 1\n", "unknown key(s) colour"),
+        (good + "\n[colour]\nx = 1\n", "unknown key 'colour'"),
         ("setpoint = [", "analyst.toml"),
     ):
         with pytest.raises(

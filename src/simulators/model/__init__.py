@@ -1,2 +1,4 @@
-"""Physically plausible flats: weather, a 1R1C heat and moisture balance per room,
-labelled scenarios and whole estates (see ``simulators/README.md``)."""
+"""The simulators' first API, kept for its callers (``dampwatch simulate``,
+``dampwatch evaluate``, the end-to-end tests). New code imports ``simulators.estate``,
+``simulators.flat``, ``simulators.scenario``, ``simulators.weather`` and
+``simulators.csvout`` directly (see ``simulators/README.md``)."""

@@ -13,7 +13,7 @@ import numpy as np
 from backend.risk.engine import ClimateGrid, score_grid
 from backend.risk.levels import SeriesInfo, assess_flats
 from backend.risk.thresholds import load_thresholds
-from simulators.model.estate import Estate
+from simulators.estate import EstateData
 
 __all__ = ["Evaluation", "evaluate_estate"]
 
@@ -52,7 +52,7 @@ def _scores(pred: dict[str, bool], truth: dict[str, bool]) -> tuple[float, float
     return round(precision, 3), round(recall, 3)
 
 
-def evaluate_estate(estate: Estate) -> Evaluation:
+def evaluate_estate(estate: EstateData) -> Evaluation:
     """Score the estate with the engine; assess every flat at the end of each day on
     the thresholds' window; compare with the truth."""
     th = load_thresholds()
@@ -109,10 +109,10 @@ def evaluate_estate(estate: Estate) -> Evaluation:
     flats = {f.flat_id: f for f in estate.flats}
     ev = Evaluation(flats=len(flats))
     for kind, idx, scenarios in (("damp", 0, DAMP_SCENARIOS), ("cold", 1, COLD_SCENARIOS)):
-        truth = {  # "either": the scenario does not decide it; not scored
-            f: flats[f].truth.get(kind) is True and not flats[f].truth.get("vacant", False)
+        truth = {  # None ("either"): the scenario does not decide it; not scored
+            f: getattr(flats[f].truth, kind) is True and not flats[f].truth.vacant
             for f in final
-            if flats[f].truth.get(kind) != "either"
+            if getattr(flats[f].truth, kind) is not None
         }
         pred = {f: final[f][idx] for f in truth}
         precision, recall = _scores(pred, truth)
@@ -124,7 +124,7 @@ def evaluate_estate(estate: Estate) -> Evaluation:
                     delays.append(max(0.0, (hit - flats[f].onset_ts) / 86400))
         median = round(statistics.median(delays), 1) if delays else float("nan")
         getattr(ev, kind).update(precision=precision, recall=recall, median_days=median)
-    vacant = [f for f in final if flats[f].truth.get("vacant")]
+    vacant = [f for f in final if flats[f].truth.vacant]
     ev.vacant_outreach_rate = (
         round(sum(final[f][1] for f in vacant) / len(vacant), 3) if vacant else 0.0
     )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from backend.registry import add_device, add_flat, sync_broker_credentials
 from dampwatch_core.models import Device, utcnow
-from simulators.model.estate import Estate
+from simulators.estate import EstateData
 
 __all__ = ["OUTDOOR_ROOM", "provision_estate", "site_id"]
 
@@ -29,7 +29,7 @@ def outdoor_device_id(block_code: str) -> str:
 
 def provision_estate(
     session: Session,
-    estate: Estate,
+    estate: EstateData,
     cred_file: Path,
     *,
     password_file: Path | None,
