@@ -1,4 +1,4 @@
-"""The flat model's physics, scenarios and estates."""
+"""The compatibility API (simulators.model): physics, scenarios and estates as first published."""
 
 from __future__ import annotations
 
