@@ -92,3 +92,18 @@ def test_empty_flats_have_no_shower_spikes(demo_estate: Estate) -> None:
 
     assert all(spikes(fid) == 0 for fid in by_scenario(demo_estate, "empty"))
     assert np.mean([spikes(fid) > 5 for fid in by_scenario(demo_estate, "healthy")]) > 0.9
+
+
+def test_leak_keeps_rh_high_day_and_night(demo_estate: Estate) -> None:
+    """After the leak starts, the wettest room's night-time RH is as high as its day-time."""
+    for fid in by_scenario(demo_estate, "leak"):
+        onset = demo_estate.flat(fid).truth.onset_ts
+        assert onset is not None
+        ts = demo_estate.outdoor.ts
+        after = ts >= onset + 86400
+        hour = (ts % 86400) // 3600
+        night = after & (hour >= 1) & (hour < 5)
+        wet = max(demo_estate.devices_of(fid), key=lambda d: float(np.nanmean(d.rh_pct[after])))
+        assert np.nanmean(wet.rh_pct[night]) > 60, fid
+        before = np.nanmean(wet.rh_pct[ts < onset])
+        assert np.nanmean(wet.rh_pct[after]) > before + 10, fid

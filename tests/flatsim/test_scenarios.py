@@ -95,3 +95,16 @@ def test_bad_scenarios_say_file_key_and_range(
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FlatsimError, match="cannot read"):
         load_scenario(tmp_path / "nope.toml")
+
+
+def test_readme_documents_every_scenario_key() -> None:
+    from simulators.flatsim.scenario import SCHEMA
+
+    readme = (Path(__file__).resolve().parents[2] / "src/simulators/flatsim/README.md").read_text(
+        encoding="utf-8"
+    )
+    for section, keys in SCHEMA.items():
+        for key in keys:
+            assert key in readme, (section, key)
+    for name in EXPECTED:
+        assert f"| {name} |" in readme

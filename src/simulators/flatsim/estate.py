@@ -166,17 +166,23 @@ class Estate:
     devices: tuple[Device, ...]
     tenants: tuple[Tenant, ...]
     outdoor: Outdoor = field(repr=False)
+    _flats_by_id: dict[str, Flat] = field(init=False, repr=False, compare=False)
+    _devices_by_flat: dict[str, list[Device]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_flat: dict[str, list[Device]] = {}
+        for d in self.devices:
+            by_flat.setdefault(d.flat_id, []).append(d)
+        object.__setattr__(self, "_flats_by_id", {f.flat_id: f for f in self.flats})
+        object.__setattr__(self, "_devices_by_flat", by_flat)
 
     def flat(self, flat_id: str) -> Flat:
         """The flat with this id (KeyError if none)."""
-        for f in self.flats:
-            if f.flat_id == flat_id:
-                return f
-        raise KeyError(flat_id)
+        return self._flats_by_id[flat_id]
 
     def devices_of(self, flat_id: str) -> list[Device]:
         """The devices in one flat, in room order."""
-        return [d for d in self.devices if d.flat_id == flat_id]
+        return list(self._devices_by_flat.get(flat_id, []))
 
 
 # ----------------------------------------------------------------------- time grid

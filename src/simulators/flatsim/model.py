@@ -43,6 +43,12 @@ FloatArray = NDArray[np.float64]
 #: Setpoint meaning "heating off" in :class:`RoomDrivers`.
 HEATING_OFF = -np.inf
 
+# saturation vapour density = 1000·610.94/461.5 · exp(17.625·T/(243.04+T)) / (T+273.15),
+# inlined in the time loop (psychro.saturation_vapour_density_g_m3 is the reference)
+_RHO_SAT_K = 1000.0 * 610.94 / 461.5
+_B = 17.625
+_C = 243.04
+
 
 @dataclass(frozen=True, slots=True)
 class RoomParams:
@@ -132,38 +138,66 @@ def simulate_rooms(
     one_minus_a = 1.0 - a_heat
     dt_h = sample_s / 3600.0
 
-    air = np.empty((r, n_steps))
-    vap = np.empty((r, n_steps))
-    heat = np.empty((r, n_steps))
     if n_steps == 0:
-        return RoomStates(air, vap, air.copy(), air.copy(), heat)
+        empty = np.empty((r, 0))
+        return RoomStates(empty, empty, empty, empty, empty)
 
-    t_free0 = te[0] + gains[:, 0] / h
+    # Everything that does not depend on the state, for all steps at once; time-major
+    # (steps, rooms) so that each step reads contiguous memory.
+    t_free_all = np.ascontiguousarray((te[:, np.newaxis] + gains.T / h).astype(np.float64))
+    sp_all = np.ascontiguousarray(np.asarray(sp, dtype=np.float64).T)
+    n_all = np.asarray(n, dtype=np.float64).T
+    rho_eq_all = np.ascontiguousarray(rho_e[:, np.newaxis] + g.T / (n_all * volume))
+    a_vap_all = np.ascontiguousarray(np.exp(-n_all * dt_h))
+    del n_all
+
     if initial_c is None:
-        t = np.where(np.isfinite(sp[:, 0]), np.maximum(sp[:, 0], t_free0), t_free0)
+        t_free0 = t_free_all[0]
+        t = np.where(np.isfinite(sp_all[0]), np.maximum(sp_all[0], t_free0), t_free0)
     else:
         t = np.broadcast_to(np.asarray(initial_c, dtype=np.float64), (r,)).copy()
     if initial_vapour_g_m3 is None:
-        rho = rho_e[0] + g[:, 0] / (n[:, 0] * volume)
+        rho = rho_eq_all[0].copy()
     else:
         rho = np.broadcast_to(np.asarray(initial_vapour_g_m3, dtype=np.float64), (r,)).copy()
     rho = np.minimum(rho, saturation_vapour_density_g_m3(t))
 
+    air_t = np.empty((n_steps, r))
+    vap_t = np.empty((n_steps, r))
+    heat_t = np.empty((n_steps, r))
+    h_over = h / one_minus_a
+    q = np.empty(r)
+    tmp = np.empty(r)
     for k in range(n_steps):
-        air[:, k] = t
-        vap[:, k] = rho
-        t_free = te[k] + gains[:, k] / h
-        # power that lands the air on the setpoint at the end of the step
-        q_need = h * ((sp[:, k] - t * a_heat) / one_minus_a - t_free)
-        q = np.clip(q_need, 0.0, pmax)
-        heat[:, k] = q
+        air_t[k] = t
+        vap_t[k] = rho
+        t_free = t_free_all[k]
+        # power that lands the air on the setpoint at the end of the step:
+        # q = H·((sp − T·a)/(1 − a) − T_free), clipped to [0, P_max]
+        np.multiply(t, a_heat, out=tmp)
+        np.subtract(sp_all[k], tmp, out=tmp)
+        np.multiply(tmp, h_over, out=q)
+        q -= h * t_free
+        np.clip(q, 0.0, pmax, out=q)
+        heat_t[k] = q
+        # T ← T_eq + (T − T_eq)·a with T_eq = T_free + q/H
         t_eq = t_free + q / h
         t = t_eq + (t - t_eq) * a_heat
-        nk = n[:, k]
-        rho_eq = rho_e[k] + g[:, k] / (nk * volume)
-        rho = rho_eq + (rho - rho_eq) * np.exp(-nk * dt_h)
-        rho = np.minimum(rho, saturation_vapour_density_g_m3(t))
+        # ρ ← ρ_eq + (ρ − ρ_eq)·exp(−n·Δt), then condensation caps it at saturation
+        rho_eq = rho_eq_all[k]
+        rho = rho_eq + (rho - rho_eq) * a_vap_all[k]
+        np.minimum(rho, _RHO_SAT_K * np.exp(_B * t / (_C + t)) / (t + 273.15), out=rho)
 
-    rh = np.minimum(relative_humidity_pct(air, vap), 100.0)
-    surface = surface_temperature_c(air, te[np.newaxis, :], params.f_rsi[:, np.newaxis])
-    return RoomStates(air_c=air, vapour_g_m3=vap, rh_pct=rh, surface_c=surface, heat_w=heat)
+    rh_t = np.minimum(relative_humidity_pct(air_t, vap_t), 100.0)
+    surface_t = surface_temperature_c(air_t, te[:, np.newaxis], params.f_rsi[np.newaxis, :])
+
+    def rooms_major(x: FloatArray) -> FloatArray:
+        return np.ascontiguousarray(x.T)
+
+    return RoomStates(
+        air_c=rooms_major(air_t),
+        vapour_g_m3=rooms_major(vap_t),
+        rh_pct=rooms_major(rh_t),
+        surface_c=rooms_major(surface_t),
+        heat_w=rooms_major(heat_t),
+    )

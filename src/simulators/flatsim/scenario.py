@@ -4,9 +4,8 @@ detection against.
 
 A value written as a number is fixed; a value written as ``[lo, hi]`` is drawn per flat,
 uniformly, from that range. Every key is optional except ``name`` and ``[truth]``; the
-defaults are those of a sound, well-heated flat (``healthy.toml``). See
-``scenarios/README`` in the package README for the keys, units and allowed ranges
-(:data:`SCHEMA` holds them in code).
+defaults are those of a sound, well-heated flat (``healthy.toml``). The package
+README lists the keys, units and allowed ranges; :data:`SCHEMA` holds them in code.
 """
 
 from __future__ import annotations
