@@ -152,184 +152,296 @@ def _hourly_mean(a: F64, k: int) -> tuple[F64, F64]:
     return mean, count / k
 
 
-def _occupied(grid: ClimateGrid, ts: NDArray[np.int64], params: EngineParams) -> NDArray[np.bool_]:
-    shape = (grid.n, ts.size)
-    if not params.occupied_only:
-        return np.ones(shape, dtype=bool)
-    hour = local_hour(ts)
-    masks: dict[str, NDArray[np.bool_]] = {}
-    out = np.ones(shape, dtype=bool)
-    for i, room in enumerate(grid.rooms):
-        window = OCCUPIED_HOURS.get(room)
-        if window is None:
-            continue
-        if room not in masks:
-            s, e = window
-            masks[room] = (hour >= s) & (hour < e) if s < e else (hour >= s) | (hour < e)
-        out[i] = masks[room]
-    return out
+def _room_masks(
+    grid: ClimateGrid, ts: NDArray[np.int64], params: EngineParams
+) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
+    """Occupied-hour masks, one row per distinct window (row 0: all hours), and the
+    row of each series."""
+    masks = [np.ones(ts.size, dtype=bool)]
+    row = np.zeros(grid.n, dtype=np.intp)
+    if params.occupied_only:
+        hour = local_hour(ts)
+        seen: dict[tuple[int, int], int] = {}
+        for i, room in enumerate(grid.rooms):
+            window = OCCUPIED_HOURS.get(room)
+            if window is None:
+                continue
+            if window not in seen:
+                s, e = window
+                seen[window] = len(masks)
+                masks.append((hour >= s) & (hour < e) if s < e else (hour >= s) | (hour < e))
+            row[i] = seen[window]
+    return np.stack(masks), row
+
+
+#: Full-resolution values per array in one block of series: the block's temporaries
+#: stay in cache (float32: 512 KiB), so each reading is fetched from memory once.
+BLOCK_VALUES: Final = 1 << 17
+
+
+@dataclass
+class _Run:
+    """What a run shares between its blocks of series."""
+
+    grid: ClimateGrid
+    params: EngineParams
+    k: int
+    hours: int
+    first: NDArray[np.intp]
+    ends: NDArray[np.intp]
+    occ_masks: NDArray[np.bool_]
+    occ_row: NDArray[np.intp]
+    outdoor_row: F64 | None  # hourly outdoor mean when one series serves all rooms
+    # filled block by block
+    values: F64  # (fields, n, days); mould fields filled after the blocks
+    surface_h: F64  # (n, hours)
+    surf_rh: F64  # (n, hours)
+    surf_n: NDArray[np.intp]  # hours with a surface estimate, per series
+    surf_end: NDArray[np.bool_]  # (n, days): surface estimate at the day's last hour
+    active: NDArray[np.bool_]
+    tau: F64
+    hourly: F64 = field(default_factory=lambda: np.zeros(0))  # per-block buffer
 
 
 def score_grid(
     grid: ClimateGrid, state: SeriesState | None = None, params: EngineParams | None = None
 ) -> tuple[DailyMetrics, SeriesState]:
-    """Score every series of ``grid``; see the module docstring."""
+    """Score every series of ``grid``; see the module docstring.
+
+    Series are scored in blocks of rows small enough for the full-resolution
+    temporaries to stay in cache (every metric is per series, so blocking changes no
+    result); the mould index is then integrated over all series that can grow at once.
+    """
     params = params or EngineParams()
     state = state or SeriesState.new(grid.n)
     k = 3600 // grid.step_s
     n, m = grid.temp_c.shape
     hours = m // k
-    temp_raw = np.asarray(grid.temp_c, dtype=np.float32)
-    rh_raw = np.asarray(grid.rh_pct, dtype=np.float32)
+    hour_ts = grid.start + 3600 * np.arange(hours, dtype=np.int64)
+    day = hour_ts // 86400
+    day_ids, first = np.unique(day, return_index=True)
+    days = day_ids.size
+    ends = np.append(first[1:], hours) - 1
+    occ_masks, occ_row = _room_masks(grid, hour_ts, params)
+    outdoor_row: F64 | None = None
+    if grid.outdoor_c is not None and np.ndim(grid.outdoor_c) == 1:
+        od = np.asarray(grid.outdoor_c, dtype=np.float64)
+        outdoor_row = _hourly_mean(od[None, :], k)[0][0]
+    run = _Run(
+        grid=grid,
+        params=params,
+        k=k,
+        hours=hours,
+        first=first,
+        ends=ends,
+        occ_masks=occ_masks,
+        occ_row=occ_row,
+        outdoor_row=outdoor_row,
+        values=np.empty((len(FIELDS), n, days)),
+        surface_h=np.empty((n, hours)),
+        surf_rh=np.empty((n, hours)),
+        surf_n=np.zeros(n, dtype=np.intp),
+        surf_end=np.zeros((n, days), dtype=bool),
+        active=np.zeros(n, dtype=bool),
+        tau=np.full(n, np.nan),
+    )
+    rows = max(1, min(n, BLOCK_VALUES // max(m, 1)))
+    undecided: list[tuple[int, int]] = []
+    any_nan = False
+    for r0 in range(0, n, rows):
+        r1 = min(n, r0 + rows)
+        decided = _score_rows(run, state, r0, r1, None)
+        if decided is None:
+            undecided.append((r0, r1))
+        else:
+            any_nan |= decided
+    if undecided:
+        # infinite readings and no NaN in a block: whether readings are screened for
+        # gaps depends on the whole grid (a NaN anywhere, or +inf and −inf together)
+        has_gaps = any_nan or bool(
+            np.isnan(np.asarray(grid.temp_c, dtype=np.float32).sum())
+            or np.isnan(np.asarray(grid.rh_pct, dtype=np.float32).sum())
+        )
+        for r0, r1 in undecided:
+            _score_rows(run, state, r0, r1, has_gaps)
+
+    # ---- mould index: only where it can move (above 0, or surface RH at or above the
+    # class's RH_min at some hour); elsewhere it stays 0 and the dry spell lengthens
+    values = run.values
+    active = run.active
+    dry_final = state.dry_hours + run.surf_n
+    mould_final = np.zeros(n)
+    surf_any = values[IDX["surf_hours"]] > 0
+    values[IDX["mould_max"]] = np.where(surf_any, 0.0, np.nan)
+    values[IDX["mould_end"]] = np.where(run.surf_end, 0.0, np.nan)
+    if active.any():
+        traj_a, final_a, dry_a = mould_index(
+            run.surface_h[active],
+            run.surf_rh[active],
+            material=params.material,
+            decline=params.decline,
+            m0=state.mould[active],
+            dry_hours0=state.dry_hours[active],
+        )
+        mould_final[active] = final_a
+        dry_final[active] = dry_a
+        # hours without a surface estimate carry no mould information
+        ok_a = np.isfinite(run.surf_rh[active])
+        mmax = np.fmax.reduceat(np.where(ok_a, traj_a, -np.inf), first, axis=1)
+        values[IDX["mould_max"], active] = np.where(np.isinf(mmax), np.nan, mmax)
+        # the index at the last hour with a surface estimate up to each day's end
+        last = np.where(ok_a, np.arange(hours)[None, :], -1)
+        np.maximum.accumulate(last, axis=1, out=last)
+        last_end = last[:, ends]
+        end = np.take_along_axis(traj_a, np.maximum(last_end, 0), axis=1)
+        end = np.where(last_end >= 0, end, np.nan)
+        values[IDX["mould_end"], active] = np.where(
+            state.mould[active, None] > 0, np.nan_to_num(end), end
+        )
+
+    return (
+        DailyMetrics(
+            day_starts=day_ids * 86400,
+            values=np.ascontiguousarray(np.moveaxis(values, 0, -1)),
+            cooling_tau_h=run.tau,
+        ),
+        SeriesState(np.asarray(mould_final), np.asarray(dry_final)),
+    )
+
+
+def _score_rows(
+    run: _Run, state: SeriesState, r0: int, r1: int, has_gaps: bool | None
+) -> bool | None:
+    """Score series ``r0:r1`` of the run into its arrays, except the mould index.
+
+    ``has_gaps`` says whether readings are screened for gaps (NaN); None decides from
+    the block, as the whole grid would: returns whether the block holds a NaN, or None
+    (nothing written) when it holds infinite readings but no NaN, which the whole
+    grid must decide.
+    """
+    grid, params, k, hours = run.grid, run.params, run.k, run.hours
+    n = r1 - r0
+    temp_raw = np.asarray(grid.temp_c[r0:r1], dtype=np.float32)
+    rh_raw = np.asarray(grid.rh_pct[r0:r1], dtype=np.float32)
     ones = np.ones(k, dtype=np.float32)
 
     def hour_sum(x: NDArray[np.float32]) -> F64:
         """Per-hour sums by a matrix product (far faster than a short-axis reduce)."""
         return np.asarray((x.reshape(n * hours, k) @ ones).reshape(n, hours), dtype=np.float64)
 
-    has_gaps = bool(np.isnan(temp_raw.sum()) or np.isnan(rh_raw.sum()))
+    # sums of the raw readings first: all finite unless a reading is NaN or infinite,
+    # and then the block's 12× smaller hourly sums say which (a NaN, or +inf and −inf
+    # in one hour, make the whole grid's sum NaN; infinities alone leave it open)
+    temp_s, rh_s = hour_sum(temp_raw), hour_sum(rh_raw)
+    found_nan = False
+    if has_gaps is None:
+        if np.isfinite(temp_s).all() and np.isfinite(rh_s).all():
+            has_gaps = False
+        elif np.isnan(temp_s).any() or np.isnan(rh_s).any():
+            has_gaps = found_nan = True
+        elif np.isfinite(temp_raw).all() and np.isfinite(rh_raw).all():
+            has_gaps = False  # finite readings whose hourly sum overflows
+        else:
+            return None
     if has_gaps:
         valid = np.isfinite(temp_raw) & np.isfinite(rh_raw)
         temp_z = np.where(valid, temp_raw, np.float32(0))
         rh_z = np.where(valid, rh_raw, np.float32(0))
         count = hour_sum(valid.astype(np.float32))
+        temp_s, rh_s = hour_sum(temp_z), hour_sum(rh_z)
     else:
-        temp_z, rh_z = temp_raw, rh_raw
         count = np.full((n, hours), float(k))
     hours_cov = count / k
     with np.errstate(invalid="ignore", divide="ignore"):
-        temp_h = np.where(count > 0, hour_sum(temp_z) / count, np.nan)
-        rh_h = np.where(count > 0, hour_sum(rh_z) / count, np.nan)
+        temp_h = np.where(count > 0, temp_s / count, np.nan)
+        rh_h = np.where(count > 0, rh_s / count, np.nan)
     # occupancy windows are whole local hours, so they apply to hourly values
-    hour_ts = grid.start + 3600 * np.arange(hours, dtype=np.int64)
-    occ = _occupied(grid, hour_ts, params) & (count > 0)
-    occ_hours = np.where(occ, hours_cov, 0.0)
-    rh70 = np.where(rh_h > 70.0, hours_cov, 0.0)
-    below18 = np.where(occ & (temp_h < 18.0), hours_cov, 0.0)
-    below16 = np.where(occ & (temp_h < 16.0), hours_cov, 0.0)
-    dh18 = np.where(occ, np.maximum(18.0 - temp_h, 0.0) * hours_cov, 0.0)
-    implausible = np.where((temp_h < 0.0) | (temp_h > 45.0), hours_cov, 0.0)
+    occ = run.occ_masks[run.occ_row[r0:r1]] & (count > 0)
+
+    if run.hourly.shape != (len(FIELDS), n, hours):
+        run.hourly = np.zeros((len(FIELDS), n, hours))
+    hourly = run.hourly
+
+    def put(name: str, cond: NDArray[np.bool_], weight: F64 | None = None) -> None:
+        """``hourly[name] = where(cond, weight or hours_cov, 0)``."""
+        out = hourly[IDX[name]]
+        out[...] = 0.0
+        np.copyto(out, hours_cov if weight is None else weight, where=cond)
 
     # within-hour shape from the full-resolution samples: spikes, flatlines, jumps
     with np.errstate(invalid="ignore"):
         if k > 1:
-            step_t = np.empty((n, hours * k), dtype=np.float32)
-            step_t[:, 0] = 0.0
-            np.subtract(temp_raw[:, 1:], temp_raw[:, :-1], out=step_t[:, 1:])
-            np.abs(step_t, out=step_t)
-            jumps = hour_sum((step_t > params.jump_temp_c).astype(np.float32))  # NaN: False
-            del step_t
+            step = np.empty((n, hours * k), dtype=np.float32)
+            step[:, 0] = 0.0
+            np.subtract(temp_raw[:, 1:], temp_raw[:, :-1], out=step[:, 1:])
+            np.abs(step, out=step)
+            hit = step > params.jump_temp_c  # NaN: False
+            hourly[IDX["jumps"]] = hour_sum(hit.astype(np.float32))
             w = max(1, params.spike_window_s // grid.step_s)
-            rise = np.zeros((n, hours * k), dtype=np.float32)
-            np.subtract(rh_raw[:, w:], rh_raw[:, :-w], out=rise[:, w:])
-            spike = hour_sum((rise >= params.spike_rise_pct).astype(np.float32)) > 0
-            del rise
+            step[:, :w] = 0.0
+            np.subtract(rh_raw[:, w:], rh_raw[:, :-w], out=step[:, w:])
+            np.greater_equal(step, params.spike_rise_pct, out=hit)
+            hourly[IDX["spikes"]] = hour_sum(hit.astype(np.float32)) > 0
         else:
-            rh_max_grid = grid.rh_max_pct.reshape(n, hours) if grid.rh_max_pct is not None else rh_h
-            spike = (rh_max_grid - rh_h) >= params.spike_rise_pct
-            jumps = np.zeros((n, hours))
+            rh_max = grid.rh_max_pct
+            rh_max_grid = rh_max[r0:r1].reshape(n, hours) if rh_max is not None else rh_h
+            hourly[IDX["spikes"]] = (rh_max_grid - rh_h) >= params.spike_rise_pct
+            jumps = hourly[IDX["jumps"]]
+            jumps[:, 0] = 0.0
             jumps[:, 1:] = np.abs(np.diff(temp_h, axis=1)) > params.jump_temp_c
-    spikes = spike.astype(np.float64)
     # a stuck sensor repeats its readings, so its hourly means repeat exactly
-    flat = np.zeros((n, hours), dtype=bool)
+    flat = hourly[IDX["flat_h"]]
+    flat[:, 0] = 0.0
     flat[:, 1:] = (temp_h[:, 1:] == temp_h[:, :-1]) & (rh_h[:, 1:] == rh_h[:, :-1])
     dew = dew_point(temp_h, rh_h)
 
     outdoor_h: F64 | None = None
-    if grid.outdoor_c is not None:
-        od = np.asarray(grid.outdoor_c, dtype=np.float64)
-        if od.ndim == 1:
-            outdoor_h = np.broadcast_to(_hourly_mean(od[None, :], k)[0], (n, hours))
-        else:
-            outdoor_h, _ = _hourly_mean(od, k)
-    surface_h = np.full((n, hours), np.nan)
+    if run.outdoor_row is not None:
+        outdoor_h = np.broadcast_to(run.outdoor_row, (n, hours))
+    elif grid.outdoor_c is not None:
+        od = np.asarray(grid.outdoor_c[r0:r1], dtype=np.float64)
+        outdoor_h, _ = _hourly_mean(od, k)
     if outdoor_h is not None:
-        surface_h = surface_temperature(temp_h, outdoor_h, grid.f_rsi[:, None])
+        surface_h = surface_temperature(temp_h, outdoor_h, grid.f_rsi[r0:r1, None])
+    else:
+        surface_h = np.full((n, hours), np.nan)
     if grid.surface_c is not None:
-        probe_h, _ = _hourly_mean(grid.surface_c, k)
+        probe_h, _ = _hourly_mean(grid.surface_c[r0:r1], k)
         surface_h = np.where(np.isfinite(probe_h), probe_h, surface_h)
     with np.errstate(invalid="ignore"):
         surf_rh = surface_relative_humidity(temp_h, rh_h, surface_h)
         cond = surface_h <= dew
-    surf_ok = np.isfinite(surf_rh)
-    # The index can only move where it is above 0 or growth is possible (surface RH at
-    # or above the class's RH_min); elsewhere it stays 0 and the dry spell lengthens.
-    # Integrating only the active series is exact and makes a healthy estate cheap.
-    rh_floor = MATERIALS[params.material].rh_min
-    with np.errstate(invalid="ignore"):
-        active = (state.mould > 0) | np.any(surf_ok & (surf_rh >= rh_floor), axis=1)
-    mould_traj = np.where(surf_ok, 0.0, np.nan)
-    mould_final = np.zeros(n)
-    dry_final = state.dry_hours + surf_ok.sum(axis=1)
-    if active.any():
-        traj_a, final_a, dry_a = mould_index(
-            np.where(surf_ok[active], surface_h[active], np.nan),
-            np.where(surf_ok[active], surf_rh[active], np.nan),
-            material=params.material,
-            decline=params.decline,
-            m0=state.mould[active],
-            dry_hours0=state.dry_hours[active],
-        )
-        mould_traj[active] = traj_a
-        mould_final[active] = final_a
-        dry_final[active] = dry_a
-    # hours without a surface estimate carry no mould information
-    mould_traj = np.where(surf_ok, mould_traj, np.nan)
+        surf_ok = np.isfinite(surf_rh)
+        rh_floor = MATERIALS[params.material].rh_min
+        run.active[r0:r1] = (state.mould[r0:r1] > 0) | np.any(surf_rh >= rh_floor, axis=1)
+        surf80 = surf_rh >= 80.0  # NaN: False
+    run.surface_h[r0:r1] = surface_h
+    run.surf_rh[r0:r1] = surf_rh
+    run.surf_n[r0:r1] = np.count_nonzero(surf_ok, axis=1)
+    run.surf_end[r0:r1] = surf_ok[:, run.ends]
 
-    hourly = np.zeros((len(FIELDS), n, hours))
-    hourly[IDX["hours"]] = hours_cov
-    hourly[IDX["temp_h"]] = np.nan_to_num(temp_h) * hours_cov
-    hourly[IDX["rh_h"]] = np.nan_to_num(rh_h) * hours_cov
-    hourly[IDX["dew_h"]] = np.nan_to_num(dew) * hours_cov
-    hourly[IDX["rh70_h"]] = rh70
-    hourly[IDX["surf_hours"]] = np.where(surf_ok, hours_cov, 0.0)
-    hourly[IDX["surf80_h"]] = np.where(surf_ok & (surf_rh >= 80.0), hours_cov, 0.0)
-    hourly[IDX["cond_h"]] = np.where(surf_ok & cond, hours_cov, 0.0)
-    hourly[IDX["occ_hours"]] = occ_hours
-    hourly[IDX["below18_h"]] = below18
-    hourly[IDX["below16_h"]] = below16
-    hourly[IDX["dh18"]] = dh18
-    hourly[IDX["spikes"]] = spikes
-    hourly[IDX["jumps"]] = jumps
-    hourly[IDX["flat_h"]] = flat
-    hourly[IDX["implausible_h"]] = implausible
+    with np.errstate(invalid="ignore"):
+        hourly[IDX["hours"]] = hours_cov
+        np.multiply(np.nan_to_num(temp_h), hours_cov, out=hourly[IDX["temp_h"]])
+        np.multiply(np.nan_to_num(rh_h), hours_cov, out=hourly[IDX["rh_h"]])
+        np.multiply(np.nan_to_num(dew), hours_cov, out=hourly[IDX["dew_h"]])
+        put("rh70_h", rh_h > 70.0)
+        put("surf_hours", surf_ok)
+        put("surf80_h", surf80)
+        put("cond_h", surf_ok & cond)
+        put("occ_hours", occ)
+        put("below18_h", occ & (temp_h < 18.0))
+        put("below16_h", occ & (temp_h < 16.0))
+        put("dh18", occ, np.maximum(18.0 - temp_h, 0.0) * hours_cov)
+        put("implausible_h", (temp_h < 0.0) | (temp_h > 45.0))
     if outdoor_h is not None:
         o_ok = np.isfinite(outdoor_h)
-        hourly[IDX["outdoor_h"]] = np.where(o_ok, outdoor_h, 0.0)
-        hourly[IDX["outdoor_hours"]] = o_ok.astype(np.float64)
+        put("outdoor_h", o_ok, outdoor_h)
+        hourly[IDX["outdoor_hours"]] = o_ok
 
     # ---- daily buckets (UTC days)
-    day = hour_ts // 86400
-    day_ids, first = np.unique(day, return_index=True)
-    values = np.add.reduceat(hourly, first, axis=2)
-    with np.errstate(invalid="ignore"):
-        mmax = np.fmax.reduceat(np.where(np.isnan(mould_traj), -np.inf, mould_traj), first, axis=1)
-    values[IDX["mould_max"]] = np.where(np.isinf(mmax), np.nan, mmax)
-    ends = np.append(first[1:], hours) - 1
-    mould_end = np.where(np.isfinite(mould_traj[:, ends]), 0.0, np.nan)
-    if active.any():
-        mould_end[active] = _last_finite(mould_traj[active])[:, ends]
-    mould_end = np.where(state.mould[:, None] > 0, np.nan_to_num(mould_end), mould_end)
-    values[IDX["mould_end"]] = mould_end
-
-    tau = np.full(n, np.nan)
+    run.values[:, r0:r1] = np.add.reduceat(hourly, run.first, axis=2)
     if outdoor_h is not None and hours >= 6:
-        tau = cooling_time_constant_regression(temp_h, outdoor_h, 1.0)
-    return (
-        DailyMetrics(
-            day_starts=day_ids * 86400,
-            values=np.ascontiguousarray(np.moveaxis(values, 0, -1)),
-            cooling_tau_h=tau,
-        ),
-        SeriesState(np.asarray(mould_final), np.asarray(dry_final)),
-    )
-
-
-def _last_finite(a: F64) -> F64:
-    """Forward-fill NaNs along the last axis (NaN until the first finite value)."""
-    n, h = a.shape
-    idx = np.where(np.isfinite(a), np.arange(h)[None, :], 0)
-    np.maximum.accumulate(idx, axis=1, out=idx)
-    out = a[np.arange(n)[:, None], idx]
-    seen = np.maximum.accumulate(np.isfinite(a), axis=1)
-    return np.asarray(np.where(seen, out, np.nan))
+        te = run.outdoor_row if run.outdoor_row is not None else outdoor_h
+        run.tau[r0:r1] = cooling_time_constant_regression(temp_h, te, 1.0)
+    return found_nan

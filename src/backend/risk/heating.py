@@ -149,13 +149,30 @@ def cooling_time_constant_regression(
     ``min_run_h`` steps: ``1/τ = Σxy/Σx²``. Arrays ``(..., steps)``; NaN where no decay
     was seen or τ is outside 1–1000 h."""
     ti = np.asarray(indoor_c, dtype=np.float64)
-    te = np.broadcast_to(np.asarray(outdoor_c, dtype=np.float64), ti.shape)
-    dtdt = np.diff(ti, axis=-1) / step_h
-    x = (te[..., :-1] + te[..., 1:]) / 2 - (ti[..., :-1] + ti[..., 1:]) / 2
-    falling = (dtdt < 0) & (x < -2.0) & np.isfinite(dtdt) & np.isfinite(x)
+    te = np.asarray(outdoor_c, dtype=np.float64)
+    if te.ndim == 0 or te.shape[-1] != ti.shape[-1]:
+        te = np.broadcast_to(te, ti.shape)
+    dtdt = np.diff(ti, axis=-1)
+    if step_h != 1.0:
+        dtdt /= step_h
+    # midpoint outdoor temperature on te's own shape (often one row for all series)
+    te_mid = te[..., :-1] + te[..., 1:]
+    te_mid /= 2
+    x = ti[..., :-1] + ti[..., 1:]
+    x /= 2
+    np.subtract(te_mid, x, out=x)
+    with np.errstate(invalid="ignore"):
+        falling = dtdt < 0
+        falling &= x < -2.0
+        falling &= np.isfinite(dtdt)
+        falling &= np.isfinite(x)
     keep = _in_long_runs(falling, min_run_h)
-    sxy = np.sum(np.where(keep, x * dtdt, 0.0), axis=-1)
-    sxx = np.sum(np.where(keep, x * x, 0.0), axis=-1)
+    prod = np.zeros(x.shape)
+    np.multiply(x, dtdt, out=prod, where=keep)
+    sxy = np.sum(prod, axis=-1)
+    prod[...] = 0.0
+    np.multiply(x, x, out=prod, where=keep)
+    sxx = np.sum(prod, axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         tau = sxx / sxy
     return np.asarray(np.where((tau >= 1.0) & (tau <= 1000.0), tau, np.nan))
@@ -163,16 +180,22 @@ def cooling_time_constant_regression(
 
 def _in_long_runs(flags: NDArray[np.bool_], min_len: int) -> NDArray[np.bool_]:
     """True where ``flags`` is inside a run of at least ``min_len`` Trues along the
-    last axis (vectorised run lengths, no loop over time)."""
-    shape = flags.shape
-    rows = flags.reshape(-1, shape[-1])
-    padded = np.zeros((rows.shape[0], rows.shape[1] + 1), dtype=bool)
-    padded[:, :-1] = rows
-    flat = padded.ravel()
-    group = np.cumsum(~flat)
-    lengths = np.bincount(group, weights=flat)
-    keep = flat & (lengths[group] >= min_len)
-    return np.asarray(keep.reshape(padded.shape)[:, :-1].reshape(shape))
+    last axis (no loop over time): windows of ``min_len`` all-True steps, spread back
+    over the steps they cover."""
+    flags = np.asarray(flags, dtype=bool)
+    steps = flags.shape[-1]
+    if min_len <= 1:
+        return flags.copy()
+    if min_len > steps:
+        return np.zeros(flags.shape, dtype=bool)
+    # start[..., i]: flags[..., i : i + min_len] all True
+    start = flags[..., : steps - min_len + 1].copy()
+    for j in range(1, min_len):
+        start &= flags[..., j : steps - min_len + 1 + j]
+    keep = np.zeros(flags.shape, dtype=bool)
+    for j in range(min_len):
+        keep[..., j : steps - min_len + 1 + j] |= start
+    return keep
 
 
 def self_disconnection(

@@ -100,39 +100,70 @@ def mould_index(
     rh = np.asarray(surface_rh_pct, dtype=np.float64)
     t, rh = np.broadcast_arrays(t, rh)
     state_shape = t.shape[:-1]
-    m = np.broadcast_to(np.asarray(m0, dtype=np.float64), state_shape).copy()
-    dry = np.broadcast_to(np.asarray(dry_hours0, dtype=np.float64), state_shape).copy()
     hours = t.shape[-1]
+    size = int(np.prod(state_shape))
+    m = np.broadcast_to(np.asarray(m0, dtype=np.float64), state_shape).reshape(size).copy()
+    dry0 = np.broadcast_to(np.asarray(dry_hours0, dtype=np.float64), state_shape).reshape(size)
+    # time-major (hours, size): each hour's step works on one contiguous row
+    t_t = np.ascontiguousarray(t.reshape(size, hours).T)
+    rh_t = np.ascontiguousarray(rh.reshape(size, hours).T)
 
-    valid = np.isfinite(t) & np.isfinite(rh)
-    rh_crit = critical_rh(np.where(valid, t, 20.0), p.rh_min)
-    grows = valid & (t > 0) & (t < 50) & (rh >= rh_crit)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(
-            grows,
-            DT_DAYS / (7.0 * np.exp(-0.68 * np.log(t) - 13.9 * np.log(rh) + 66.02)),
-            0.0,
-        )
-        x = (rh_crit - rh) / (rh_crit - 100.0)
-        m_max = np.where(grows, p.a + p.b * x - p.c * x * x, 0.0)
+    valid = np.isfinite(t_t) & np.isfinite(rh_t)
+    # RH_crit ≥ RH_min, so growth needs RH ≥ RH_min: the growth terms are evaluated
+    # only there (the same arithmetic per element, far fewer elements)
+    with np.errstate(invalid="ignore"):
+        cand = valid & (t_t > 0) & (t_t < 50) & (rh_t >= p.rh_min)
+    grows = np.zeros_like(cand)
+    rate = np.zeros((hours, size))
+    m_max = np.zeros((hours, size))
+    if cand.any():
+        tc, rc = t_t[cand], rh_t[cand]
+        rh_crit = critical_rh(tc, p.rh_min)
+        g = rc >= rh_crit
+        grows[cand] = g
+        tg, rg, cg = tc[g], rc[g], rh_crit[g]
+        rate[grows] = DT_DAYS / (7.0 * np.exp(-0.68 * np.log(tg) - 13.9 * np.log(rg) + 66.02))
+        x = (cg - rg) / (cg - 100.0)
+        m_max[grows] = p.a + p.b * x - p.c * x * x
+    inc = valid & ~grows  # hours that lengthen the dry spell
     decline_early = -0.032 * decline * DT_DAYS
     decline_late = -0.016 * decline * DT_DAYS
 
-    # time-major, contiguous copies: each hour's step works on one contiguous row
-    grows_t = np.ascontiguousarray(np.moveaxis(grows, -1, 0))
-    valid_t = np.ascontiguousarray(np.moveaxis(valid, -1, 0))
-    rate_t = np.ascontiguousarray(np.moveaxis(rate, -1, 0))
-    mmax_t = np.ascontiguousarray(np.moveaxis(m_max, -1, 0))
-    out_t = np.empty((hours, *state_shape), dtype=np.float64)
+    k1_lo, k1_hi = p.k1_below_1, p.k1_from_1
+    out_t = np.empty((hours, size), dtype=np.float64)
+    dry = dry0.copy()
+    k1 = np.empty(size)
+    k2 = np.empty(size)
+    fall = np.empty(size)
+    flag = np.empty(size, dtype=bool)
     for h in range(hours):
-        g = grows_t[h]
-        v = valid_t[h]
-        k1 = np.where(m < 1.0, p.k1_below_1, p.k1_from_1)
-        k2 = np.maximum(1.0 - np.exp(2.3 * (m - mmax_t[h])), 0.0)
-        fall = np.where(dry < 6.0, decline_early, np.where(dry < 24.0, 0.0, decline_late))
-        dm = np.where(g, k1 * k2 * rate_t[h], np.where(v, fall, 0.0))
-        m = np.clip(m + dm, 0.0, 6.0)
-        dry = np.where(g, 0.0, np.where(v, dry + 1.0, dry))
+        # dm = k1·k2·rate where growing (rate is 0 elsewhere, and so is k2 as
+        # M ≥ M_max = 0), plus the decline where valid and not growing (else 0)
+        fall.fill(decline_late)
+        np.less(dry, 24.0, out=flag)
+        np.copyto(fall, 0.0, where=flag)
+        np.less(dry, 6.0, out=flag)
+        np.copyto(fall, decline_early, where=flag)
+        np.logical_not(inc[h], out=flag)
+        np.copyto(fall, 0.0, where=flag)
+        np.less(m, 1.0, out=flag)
+        k1.fill(k1_hi)
+        np.copyto(k1, k1_lo, where=flag)
+        np.subtract(m, m_max[h], out=k2)
+        np.multiply(k2, 2.3, out=k2)
+        with np.errstate(over="ignore"):
+            np.exp(k2, out=k2)
+        np.subtract(1.0, k2, out=k2)
+        np.maximum(k2, 0.0, out=k2)
+        np.multiply(k1, k2, out=k1)
+        np.multiply(k1, rate[h], out=k1)
+        np.add(k1, fall, out=k1)
+        np.add(m, k1, out=m)
+        np.maximum(m, 0.0, out=m)
+        np.minimum(m, 6.0, out=m)
         out_t[h] = m
-    out = np.moveaxis(out_t, 0, -1)
-    return out, m, dry
+        # dry spell: reset by growth, lengthened by a valid hour without it
+        np.add(dry, 1.0, out=dry, where=inc[h])
+        np.copyto(dry, 0.0, where=grows[h])
+    out = out_t.T.reshape(*state_shape, hours)
+    return out, m.reshape(state_shape), dry.reshape(state_shape)
