@@ -144,11 +144,20 @@ def simulate_rooms(
 
     # Everything that does not depend on the state, for all steps at once; time-major
     # (steps, rooms) so that each step reads contiguous memory.
-    t_free_all = np.ascontiguousarray((te[:, np.newaxis] + gains.T / h).astype(np.float64))
-    sp_all = np.ascontiguousarray(np.asarray(sp, dtype=np.float64).T)
-    n_all = np.asarray(n, dtype=np.float64).T
-    rho_eq_all = np.ascontiguousarray(rho_e[:, np.newaxis] + g.T / (n_all * volume))
-    a_vap_all = np.ascontiguousarray(np.exp(-n_all * dt_h))
+    shape = (n_steps, r)
+    t_free_all = np.empty(shape)
+    np.divide(gains.T, h, out=t_free_all)
+    t_free_all += te[:, np.newaxis]
+    sp_all = np.empty(shape)
+    sp_all[...] = sp.T
+    n_all = np.empty(shape)
+    n_all[...] = n.T
+    rho_eq_all = np.empty(shape)
+    np.divide(g.T, n_all * volume, out=rho_eq_all)
+    rho_eq_all += rho_e[:, np.newaxis]
+    a_vap_all = n_all
+    np.multiply(n_all, -dt_h, out=a_vap_all)
+    np.exp(a_vap_all, out=a_vap_all)
     del n_all
 
     if initial_c is None:
@@ -188,16 +197,15 @@ def simulate_rooms(
         rho = rho_eq + (rho - rho_eq) * a_vap_all[k]
         np.minimum(rho, _RHO_SAT_K * np.exp(_B * t / (_C + t)) / (t + 273.15), out=rho)
 
-    rh_t = np.minimum(relative_humidity_pct(air_t, vap_t), 100.0)
-    surface_t = surface_temperature_c(air_t, te[:, np.newaxis], params.f_rsi[np.newaxis, :])
-
-    def rooms_major(x: FloatArray) -> FloatArray:
-        return np.ascontiguousarray(x.T)
-
+    air = np.ascontiguousarray(air_t.T)
+    vap = np.ascontiguousarray(vap_t.T)
+    del air_t, vap_t
+    rh = np.minimum(relative_humidity_pct(air, vap), 100.0)
+    surface = surface_temperature_c(air, te[np.newaxis, :], params.f_rsi[:, np.newaxis])
     return RoomStates(
-        air_c=rooms_major(air_t),
-        vapour_g_m3=rooms_major(vap_t),
-        rh_pct=rooms_major(rh_t),
-        surface_c=rooms_major(surface_t),
-        heat_w=rooms_major(heat_t),
+        air_c=air,
+        vapour_g_m3=vap,
+        rh_pct=rh,
+        surface_c=surface,
+        heat_w=np.ascontiguousarray(heat_t.T),
     )
