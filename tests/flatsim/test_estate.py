@@ -186,3 +186,26 @@ def test_estate_with_own_scenario(tmp_path: Path) -> None:
     e = generate(spec, end=FIXED_END)
     assert {f.scenario for f in e.flats} == {"drafty"}
     assert all(f.truth.cold for f in e.flats)
+
+
+def test_command_line_writes_all_files(tmp_path: Path) -> None:
+    from simulators.flatsim.__main__ import main
+
+    assert main([str(EXAMPLES / "small.toml"), "--out", str(tmp_path / "out")]) == 0
+    out = tmp_path / "out"
+    with (out / "truth.csv").open() as fh:
+        truth = list(csv.DictReader(fh))
+    assert len(truth) == 20 and {r["scenario"] for r in truth} == SCENARIOS
+    assert all(r["damp"] in ("0", "1") for r in truth)
+    with (out / "devices.csv").open() as fh:
+        devices = list(csv.DictReader(fh))
+    assert len(devices) == 40 and any(r["offline"] for r in devices)
+    assert (out / "readings.csv").stat().st_size > 0 and (out / "outdoor.csv").exists()
+
+
+def test_command_line_reports_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from simulators.flatsim.__main__ import main
+
+    bad = write(tmp_path, ESTATE.replace("days = 3", "days = -1"))
+    assert main([str(bad), "--out", str(tmp_path / "out")]) == 2
+    assert "days" in capsys.readouterr().err

@@ -10,7 +10,12 @@ See README.md in this folder. The public API::
 
 from __future__ import annotations
 
-from simulators.flatsim.csvout import write_outdoor_csv, write_readings_csv
+from simulators.flatsim.csvout import (
+    write_devices_csv,
+    write_outdoor_csv,
+    write_readings_csv,
+    write_truth_csv,
+)
 from simulators.flatsim.errors import FlatsimError
 from simulators.flatsim.estate import (
     Block,
@@ -46,6 +51,8 @@ __all__ = [
     "load_estate",
     "load_scenario",
     "parse_estate",
+    "write_devices_csv",
     "write_outdoor_csv",
     "write_readings_csv",
+    "write_truth_csv",
 ]

@@ -3,18 +3,28 @@
 - readings: ``flat_id,room,ts,temp_c,rh_pct[,surface_c]``, ts in Unix seconds; lost
   samples (NaN) are left out; ``surface_c`` is empty where a device has no probe, and the
   column is present only when some device has one;
-- outdoor: ``ts,temp_c``.
+- outdoor: ``ts,temp_c``;
+- ground truth, one row per flat (for scoring detection):
+  ``flat_id,block,scenario,damp,cold,vacant,fault,onset_ts,event_start_ts,event_end_ts``;
+- devices (the registry a simulated estate needs):
+  ``device_id,flat_id,room,has_probe,fault,fault_start_ts,offline``.
 """
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
 
 from simulators.flatsim.estate import Estate
 
-__all__ = ["write_outdoor_csv", "write_readings_csv"]
+__all__ = [
+    "write_devices_csv",
+    "write_outdoor_csv",
+    "write_readings_csv",
+    "write_truth_csv",
+]
 
 
 def write_readings_csv(estate: Estate, path: str | Path) -> int:
@@ -57,3 +67,67 @@ def write_outdoor_csv(estate: Estate, path: str | Path) -> int:
             f"{t},{x:.2f}\n" for t, x in zip(o.ts.tolist(), o.temp_c.tolist(), strict=True)
         )
     return int(o.ts.size)
+
+
+def _opt(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def write_truth_csv(estate: Estate, path: str | Path) -> int:
+    """One row per flat with its scenario and ground truth; booleans as 0/1, times as
+    Unix seconds (empty when none)."""
+    with Path(path).open("w", encoding="utf-8", newline="") as out:
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(
+            [
+                "flat_id",
+                "block",
+                "scenario",
+                "damp",
+                "cold",
+                "vacant",
+                "fault",
+                "onset_ts",
+                "event_start_ts",
+                "event_end_ts",
+            ]
+        )
+        for f in estate.flats:
+            t = f.truth
+            w.writerow(
+                [
+                    f.flat_id,
+                    f.block,
+                    f.scenario,
+                    int(t.damp),
+                    int(t.cold),
+                    int(t.vacant),
+                    int(t.fault),
+                    _opt(t.onset_ts),
+                    _opt(t.event_start_ts),
+                    _opt(t.event_end_ts),
+                ]
+            )
+    return len(estate.flats)
+
+
+def write_devices_csv(estate: Estate, path: str | Path) -> int:
+    """One row per device; ``offline`` is ``from-to`` Unix-second windows joined by ``;``."""
+    with Path(path).open("w", encoding="utf-8", newline="") as out:
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(
+            ["device_id", "flat_id", "room", "has_probe", "fault", "fault_start_ts", "offline"]
+        )
+        for d in estate.devices:
+            w.writerow(
+                [
+                    d.device_id,
+                    d.flat_id,
+                    d.room,
+                    int(d.has_probe),
+                    d.fault or "",
+                    _opt(d.fault_start_ts),
+                    ";".join(f"{lo}-{hi}" for lo, hi in d.offline),
+                ]
+            )
+    return len(estate.devices)
