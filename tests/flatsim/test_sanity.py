@@ -107,3 +107,15 @@ def test_leak_keeps_rh_high_day_and_night(demo_estate: Estate) -> None:
         assert np.nanmean(wet.rh_pct[night]) > 60, fid
         before = np.nanmean(wet.rh_pct[ts < onset])
         assert np.nanmean(wet.rh_pct[after]) > before + 10, fid
+
+
+def test_truth_carries_the_physics(demo_estate: Estate) -> None:
+    """The physics figures in the truth agree with the labels on the demo estate."""
+    for f in demo_estate.flats:
+        t = f.truth
+        if f.scenario == "healthy":
+            assert t.surface_rh80_days == 0 and t.share_below_18 < 0.5, f.flat_id
+        if f.scenario == "poor_ventilation":
+            assert t.surface_rh80_days >= 7, f.flat_id
+        if f.scenario == "under_heated":
+            assert t.share_below_18 > 0.5, f.flat_id

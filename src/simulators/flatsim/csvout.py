@@ -5,7 +5,8 @@
   column is present only when some device has one;
 - outdoor: ``ts,temp_c``;
 - ground truth, one row per flat (for scoring detection):
-  ``flat_id,block,scenario,damp,cold,vacant,fault,onset_ts,event_start_ts,event_end_ts``;
+  ``flat_id,block,scenario,damp,cold,vacant,fault,onset_ts,event_start_ts,event_end_ts,``
+  ``surface_rh80_days,share_below_18``;
 - devices (the registry a simulated estate needs):
   ``device_id,flat_id,room,has_probe,fault,fault_start_ts,offline``.
 """
@@ -90,6 +91,8 @@ def write_truth_csv(estate: Estate, path: str | Path) -> int:
                 "onset_ts",
                 "event_start_ts",
                 "event_end_ts",
+                "surface_rh80_days",
+                "share_below_18",
             ]
         )
         for f in estate.flats:
@@ -106,6 +109,8 @@ def write_truth_csv(estate: Estate, path: str | Path) -> int:
                     _opt(t.onset_ts),
                     _opt(t.event_start_ts),
                     _opt(t.event_end_ts),
+                    t.surface_rh80_days,
+                    f"{t.share_below_18:.4f}",
                 ]
             )
     return len(estate.flats)

@@ -66,12 +66,18 @@ SCHEMA: Final[dict[str, dict[str, Key]]] = {
     "heating": {
         "setpoint_c": Key("range", 5, 28, (20.0, 22.0), "°C"),
         "periods": Key("periods", 0, 24, ((6.5, 9.0), (16.0, 23.0)), "local hours"),
-        "heater_w": Key("range", 0, 5000, (1800, 3000), "W per room"),
+        "heater_oversize": Key(
+            "range",
+            0.2,
+            4,
+            (1.3, 1.8),
+            "× the room's design heat loss H·24 K (21 °C in, −3 °C out)",
+        ),
         "bedroom_offset_c": Key("range", -6, 2, -0.5, "°C"),
     },
     "building": {
-        "heat_loss_w_m3k": Key("range", 0.2, 5, (0.8, 1.2), "W/(m³·K) of room volume"),
-        "tau_h": Key("range", 2, 200, (25, 50), "h"),
+        "heat_loss_w_m3k": Key("range", 0.2, 5, (0.7, 1.1), "W/(m³·K) of room volume"),
+        "tau_h": Key("range", 2, 200, (30, 60), "h"),
         "f_rsi": Key("range", 0.2, 0.98, (0.75, 0.85), "-"),
         "neighbour_gain_w": Key("range", 0, 1000, (150, 300), "W per room"),
     },
