@@ -209,3 +209,21 @@ def test_command_line_reports_bad_file(tmp_path: Path, capsys: pytest.CaptureFix
     bad = write(tmp_path, ESTATE.replace("days = 3", "days = -1"))
     assert main([str(bad), "--out", str(tmp_path / "out")]) == 2
     assert "days" in capsys.readouterr().err
+
+
+def test_four_rooms_across_a_clock_change(tmp_path: Path) -> None:
+    """Kitchen and bathroom (fans, showers where they happen) through the March clock change."""
+    rooms = 'rooms = ["living_room", "bedroom", "kitchen", "bathroom"]\n'
+    text = rooms + ESTATE.replace("days = 3", 'days = 4\nstart = "2026-03-27"').replace(
+        "healthy = 1", "healthy = 1\npoor_ventilation = 1"
+    )
+    e = generate(load_estate(write(tmp_path, text)))
+    assert len(e.devices) == 16
+    bath = [d for d in e.devices if d.room == "bathroom"]
+    # showers: the bathroom has the sharpest RH rises of any room
+    rises = {
+        room: max(float(np.nanmax(np.diff(d.rh_pct))) for d in e.devices if d.room == room)
+        for room in ("living_room", "bedroom", "bathroom")
+    }
+    assert rises["bathroom"] == max(rises.values()) and rises["bathroom"] > 10
+    assert all(np.isfinite(d.temp_c).all() for d in bath)
