@@ -31,7 +31,7 @@ from simulators.flatsim.model import (
     RoomStates,
     simulate_rooms,
 )
-from simulators.flatsim.psychro import surface_rh_pct
+from simulators.flatsim.psychro import relative_humidity_pct
 from simulators.flatsim.scenario import Scenario
 from simulators.flatsim.spec import EstateSpec
 from simulators.flatsim.weather import ColdSnap, Outdoor, default_cold_snap, leeds_weather
@@ -283,21 +283,24 @@ class _FlatPlan:
     offline: tuple[tuple[int, int], ...]
 
 
-def _events(
-    grid: _Grid, starts_local: FloatArray, dur_s: float | FloatArray, rate: float | FloatArray
-) -> FloatArray:
-    """A (N,) series that is ``rate`` from each start (local seconds) for ``dur_s``."""
-    n = grid.ts.size
-    diff = np.zeros(n + 1)
+def _add_events(
+    diff: FloatArray,
+    grid: _Grid,
+    starts_local: FloatArray,
+    dur_s: float,
+    rate: float,
+) -> None:
+    """Add ``rate`` from each start (local seconds) for ``dur_s`` to the difference
+    series ``diff`` (length N + 1; its cumulative sum is the series)."""
     starts = np.asarray(starts_local, dtype=np.float64)
-    if starts.size:
-        i0 = np.searchsorted(grid.local_s, starts)
-        i1 = np.searchsorted(grid.local_s, starts + dur_s)
-        i1 = np.maximum(i1, np.minimum(i0 + 1, n))
-        rates = np.broadcast_to(np.asarray(rate, dtype=np.float64), starts.shape)
-        np.add.at(diff, i0, rates)
-        np.add.at(diff, i1, -rates)
-    return np.cumsum(diff)[:n]
+    if not starts.size or rate == 0.0:
+        return
+    n = grid.ts.size
+    i0 = np.searchsorted(grid.local_s, starts)
+    i1 = np.searchsorted(grid.local_s, starts + dur_s)
+    i1 = np.maximum(i1, np.minimum(i0 + 1, n))
+    np.add.at(diff, i0, rate)
+    np.add.at(diff, i1, -rate)
 
 
 def _daily(grid: _Grid, hour: FloatArray | float) -> FloatArray:
@@ -353,6 +356,7 @@ def _plan_flat(
     gains = np.zeros((nr, n))
     air = np.zeros((nr, n))
     setpoint = np.full((nr, n), HEATING_OFF)
+    events = np.zeros((3, nr, n + 1))  # moisture, gains, air changes: difference series
 
     # breathing and body heat
     breath = u("moisture", "breathing_g_h")
@@ -374,11 +378,11 @@ def _plan_flat(
         d_dur = 45 * 60.0
         for starts, dur, part in ((b_start, 20 * 60.0, 0.15), (d_start, d_dur, 0.85)):
             rate = cook * part / (dur / 3600.0)
-            moisture[i_kitchen] += share * _events(grid, starts, dur, rate)
-            gains[i_kitchen] += _events(grid, starts, dur, _COOKING_W)
+            _add_events(events[0, i_kitchen], grid, starts, dur, share * rate)
+            _add_events(events[1, i_kitchen], grid, starts, dur, _COOKING_W)
             if has_fan:
                 boost = fan_ach if "kitchen" in rooms else 0.5 * fan_ach
-                air[i_kitchen] += _events(grid, starts, dur + _FAN_RUN_ON_S, boost)
+                _add_events(events[2, i_kitchen], grid, starts, dur + _FAN_RUN_ON_S, boost)
     # showers: short, strong bursts (a few hundred grams in ten minutes)
     shower_rate = u("moisture", "showers_per_person_day") * occupants
     if shower_rate > 0:
@@ -391,9 +395,9 @@ def _plan_flat(
         starts = (grid.first_day + day_of) * 86400.0 + at * 3600.0
         grams = u("moisture", "shower_g")
         spill = 1.0 if "bathroom" in rooms else 0.2 if has_fan else 0.35
-        moisture[i_bath] += spill * _events(grid, starts, _SHOWER_S, grams / (_SHOWER_S / 3600.0))
+        _add_events(events[0, i_bath], grid, starts, _SHOWER_S, spill * grams / (_SHOWER_S / 3600))
         if has_fan and "bathroom" in rooms:
-            air[i_bath] += _events(grid, starts, _SHOWER_S + _FAN_RUN_ON_S, fan_ach)
+            _add_events(events[2, i_bath], grid, starts, _SHOWER_S + _FAN_RUN_ON_S, fan_ach)
     # washing dried indoors: a load evaporates over about twelve hours
     loads_day = u("moisture", "drying_loads_week") / 7.0
     if loads_day > 0 and occupants:
@@ -401,9 +405,15 @@ def _plan_flat(
         starts = (grid.first_day + days_with) * 86400.0 + rng.uniform(
             17, 20, days_with.size
         ) * 3600.0
-        moisture[i_living] += _events(
-            grid, starts, 12 * 3600.0, u("moisture", "drying_g_load") / 12.0
+        _add_events(
+            events[0, i_living], grid, starts, 12 * 3600.0, u("moisture", "drying_g_load") / 12.0
         )
+
+    summed = np.cumsum(events, axis=2)
+    moisture += summed[0, :, :n]
+    gains += summed[1, :, :n]
+    air += summed[2, :, :n]
+    del events, summed
 
     # event window, in steps of the grid (spin-up excluded from "days after the start")
     kind = v("event", "kind")
@@ -600,7 +610,10 @@ def _physics_figures(
     """Per flat: days with daily-mean surface RH ≥ 80 % in any room; share of samples
     with the flat's mean air temperature below 18 °C (true states, window only)."""
     air = states.air_c[:, window]
-    srh = surface_rh_pct(air, states.rh_pct[:, window], states.surface_c[:, window])
+    # the room's vapour at the surface's temperature (as psychro.surface_rh_pct, one exp)
+    srh = np.minimum(
+        relative_humidity_pct(states.surface_c[:, window], states.vapour_g_m3[:, window]), 100.0
+    )
     per_day = 86400 // sample_s
     n_days = air.shape[1] // per_day
     daily = srh[:, : n_days * per_day].reshape(srh.shape[0], n_days, per_day).mean(axis=2)
