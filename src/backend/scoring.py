@@ -19,12 +19,14 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.risk.engine import (
@@ -71,7 +73,7 @@ class _DeviceState:
     buckets: NDArray[np.float32]  # days × fields
 
     @classmethod
-    def load(cls, row: ScoringState | None, first_start: int) -> _DeviceState:
+    def load(cls, row: ScoringState | Any | None, first_start: int) -> _DeviceState:
         if row is None:
             return cls(first_start, 0.0, 0.0, [], np.zeros((0, NF), dtype=np.float32))
         days = [int(d) for d in row.state.get("days", [])]
@@ -93,21 +95,85 @@ class _DeviceState:
         self, day_starts: NDArray[np.int64], values: NDArray[np.float64], keep_days: int
     ) -> None:
         """Add a run's daily buckets (additive fields summed, mould fields replaced)."""
-        by_day = {d: self.buckets[i].astype(np.float64) for i, d in enumerate(self.day_starts)}
-        for d, v in zip(day_starts.tolist(), values, strict=True):
-            if np.nansum(v[: FIELDS.index("mould_max")]) == 0 and not np.isfinite(v[-2:]).any():
+        _merge_all([self], day_starts, values[None], keep_days)
+
+
+#: Days of a run that carry nothing (no additive metric, no mould value) are not kept.
+_MOULD_MAX = FIELDS.index("mould_max")
+
+
+def _merge_all(
+    states: list[_DeviceState],
+    day_starts: NDArray[np.int64],
+    values: NDArray[np.float64],
+    keep_days: int,
+) -> None:
+    """:meth:`_DeviceState.merge` of ``values[i]`` into ``states[i]``, for all at once.
+
+    Devices with the same stored days and the same days to add get the same layout,
+    so each such group is merged with a few array operations."""
+    run_days = [int(d) for d in day_starts.tolist()]
+    with np.errstate(invalid="ignore"):
+        empty = (np.nansum(values[:, :, :_MOULD_MAX], axis=2) == 0) & ~np.isfinite(
+            values[:, :, -2:]
+        ).any(axis=2)
+    groups: dict[tuple[tuple[int, ...], bytes], list[int]] = defaultdict(list)
+    for i, (st, skip) in enumerate(zip(states, empty, strict=True)):
+        groups[(tuple(st.day_starts), skip.tobytes())].append(i)
+    for (old_days, skip_key), members in groups.items():
+        skip = np.frombuffer(skip_key, dtype=bool)
+        run_pos = {d: k for k, d in enumerate(run_days) if not skip[k]}
+        old_pos = {d: k for k, d in enumerate(old_days)}
+        days = sorted(set(old_days) | set(run_pos))[-keep_days:]
+        rows = np.array(members, dtype=np.intp)
+        old = (
+            np.stack([states[i].buckets for i in members]).astype(np.float64)
+            if old_days
+            else np.zeros((len(members), 0, NF))
+        )
+        out = np.empty((len(members), len(days), NF))
+        for j, d in enumerate(days):
+            if d not in run_pos:
+                out[:, j] = old[:, old_pos[d]]
                 continue
-            old = by_day.get(d)
-            if old is None:
-                by_day[d] = v.copy()
-            else:
-                add = old + np.nan_to_num(v)
-                add[-2] = np.fmax(old[-2], v[-2])
-                add[-1] = v[-1] if np.isfinite(v[-1]) else old[-1]
-                by_day[d] = add
-        days = sorted(by_day)[-keep_days:]
-        self.day_starts = days
-        self.buckets = np.array([by_day[d] for d in days], dtype=np.float32).reshape(len(days), NF)
+            v = values[rows, run_pos[d]]
+            if d not in old_pos:
+                out[:, j] = v
+                continue
+            prev = old[:, old_pos[d]]
+            add = prev + np.nan_to_num(v)
+            add[:, -2] = np.fmax(prev[:, -2], v[:, -2])
+            add[:, -1] = np.where(np.isfinite(v[:, -1]), v[:, -1], prev[:, -1])
+            out[:, j] = add
+        out32 = out.astype(np.float32)
+        for k, i in enumerate(members):
+            states[i].day_starts = list(days)
+            states[i].buckets = out32[k]
+
+
+def _window_values(
+    states: list[_DeviceState], window_days: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """``series × window days × fields``: each device's stored buckets on the window's
+    days (zero, mould fields NaN, where it has none). Devices with the same stored days
+    are placed together."""
+    out = np.zeros((len(states), window_days.size, NF))
+    out[:, :, -2:] = np.nan
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for i, st in enumerate(states):
+        groups[tuple(st.day_starts)].append(i)
+    for days, members in groups.items():
+        if not days:
+            continue
+        pos = np.searchsorted(window_days, np.array(days, dtype=np.int64))
+        inside = pos < window_days.size
+        inside[inside] = window_days[pos[inside]] == np.array(days, dtype=np.int64)[inside]
+        if not inside.any():
+            continue
+        src = np.flatnonzero(inside)
+        buckets = np.stack([states[i].buckets for i in members])
+        out[np.ix_(np.array(members, dtype=np.intp), pos[src])] = buckets[:, src]
+    return out
 
 
 def _hourly_from_influx(
@@ -160,33 +226,56 @@ def score_estate(
     first_start = (now_hour - FIRST_RUN_DAYS * 86400) // 86400 * 86400
     report = ScoringReport()
 
-    with sessions() as session:
-        rows = session.execute(
-            select(Device.id, Device.flat_id, Device.room, Flat.block)
-            .join(Flat, Flat.id == Device.flat_id)
-            .where(Device.decommissioned_at.is_(None))
-        ).all()
-        states = {s.device_id: s for s in session.scalars(select(ScoringState))}
-        dev_state = {r[0]: _DeviceState.load(states.get(r[0]), first_start) for r in rows}
-
-    latest = _latest_reading(influx, first_start)
-    # score each device up to the last complete hour it has sent: an hour is complete
-    # once its last 5-minute sample (or anything later) has arrived
-    until = {
-        d: min((latest[d] + COMPLETE_SLACK_S) // 3600 * 3600, now_hour)
-        for d in latest
-        if d in dev_state
-    }
-    todo = [
-        r for r in rows if r[2] != OUTDOOR_ROOM and until.get(r[0], 0) > dev_state[r[0]].last_ts
-    ]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with sessions() as session:
+            last_ts: dict[str, int] = {
+                dev: ts
+                for dev, ts in session.execute(
+                    select(ScoringState.device_id, ScoringState.last_ts)
+                ).tuples()
+            }
+            existing = set(last_ts)
+            rows = session.execute(
+                select(Device.id, Device.flat_id, Device.room, Flat.block)
+                .join(Flat, Flat.id == Device.flat_id)
+                .where(Device.decommissioned_at.is_(None))
+            ).all()
+            dev_last = {r[0]: int(last_ts.get(r[0], first_start)) for r in rows}
+            # a device is scored only if it sent something after (its last_ts - slack),
+            # so readings older than the earliest such time need not be looked at
+            indoor_last = [dev_last[r[0]] for r in rows if r[2] != OUTDOOR_ROOM]
+            since = max(first_start, min(indoor_last, default=0) - COMPLETE_SLACK_S)
+            latest = _latest_reading(influx, since)
+            # score each device up to the last complete hour it has sent: an hour is
+            # complete once its last 5-minute sample (or anything later) has arrived
+            until = {
+                d: min((latest[d] + COMPLETE_SLACK_S) // 3600 * 3600, now_hour)
+                for d in latest
+                if d in dev_last
+            }
+            todo = [r for r in rows if r[2] != OUTDOOR_ROOM and until.get(r[0], 0) > dev_last[r[0]]]
+            if not todo:
+                report.seconds = time.perf_counter() - started
+                return report
+            start = min(dev_last[r[0]] for r in todo) // 3600 * 3600
+            end = max(until[r[0]] for r in todo)
+            # ... and on the new hours while the carried state is read
+            hourly_future = pool.submit(_hourly_from_influx, influx, start, end)
+            state_rows = {
+                r.device_id: r
+                for r in session.execute(
+                    select(
+                        ScoringState.device_id,
+                        ScoringState.last_ts,
+                        ScoringState.state,
+                        ScoringState.buckets,
+                    )
+                )
+            }
+            dev_state = {r[0]: _DeviceState.load(state_rows.get(r[0]), first_start) for r in rows}
+            del state_rows
+        hourly = hourly_future.result()
     outdoor_devices = [r for r in rows if r[2] == OUTDOOR_ROOM]
-    if not todo:
-        report.seconds = time.perf_counter() - started
-        return report
-    start = min(dev_state[r[0]].last_ts for r in todo) // 3600 * 3600
-    end = max(until[r[0]] for r in todo)
-    hourly = _hourly_from_influx(influx, start, end)
     hours = (end - start) // 3600
     hour_index = {start + 3600 * i: i for i in range(hours)}
 
@@ -208,19 +297,32 @@ def score_estate(
     surface = np.full((n, hours), np.nan)
     rh_max = np.full((n, hours), np.nan)
     outdoor = np.full((n, hours), np.nan)
-    infos: list[SeriesInfo] = []
-    for i, (dev, flat, room, block) in enumerate(todo):
+    cells_i: list[int] = []
+    cells_j: list[int] = []
+    cells_v: list[tuple[float, float, float, float]] = []
+    for i, (dev, _flat, _room, block) in enumerate(todo):
         lo, hi = dev_state[dev].last_ts, until[dev]
-        for t, (tc, rhv, sc, rmx) in hourly.get(dev, {}).items():
+        for t, v in hourly.get(dev, {}).items():
             if lo <= t < hi and t in hour_index:
-                j = hour_index[t]
-                temp[i, j], rh[i, j], surface[i, j], rh_max[i, j] = tc, rhv, sc, rmx
+                cells_i.append(i)
+                cells_j.append(hour_index[t])
+                cells_v.append(v)
         if block in outdoor_by_block:
             outdoor[i] = outdoor_by_block[block]
-        has_probe = bool(np.isfinite(surface[i]).any())
-        source = "probe" if has_probe else ("f_rsi" if np.isfinite(outdoor[i]).any() else None)
-        infos.append(SeriesInfo(flat, room, f_rsi, source))
-        report.hours_read += int(np.isfinite(temp[i]).sum())
+    if cells_v:
+        ci = np.array(cells_i, dtype=np.intp)
+        cj = np.array(cells_j, dtype=np.intp)
+        cv = np.array(cells_v, dtype=np.float64)
+        temp[ci, cj], rh[ci, cj], surface[ci, cj], rh_max[ci, cj] = cv.T
+    has_probe = np.isfinite(surface).any(axis=1).tolist()
+    has_outdoor = np.isfinite(outdoor).any(axis=1).tolist()
+    infos = [
+        SeriesInfo(
+            flat, room, f_rsi, "probe" if has_probe[i] else ("f_rsi" if has_outdoor[i] else None)
+        )
+        for i, (_dev, flat, room, _block) in enumerate(todo)
+    ]
+    report.hours_read = int(np.isfinite(temp).sum())
     grid = ClimateGrid(
         start=start,
         step_s=3600,
@@ -238,14 +340,13 @@ def score_estate(
     )
     daily, new_state = score_grid(grid, state, params)
     keep_days = th.window_days + 1
+    todo_states = [dev_state[r[0]] for r in todo]
+    _merge_all(todo_states, daily.day_starts, daily.values, keep_days)
+    new_mould = new_state.mould.tolist()
+    new_dry = new_state.dry_hours.tolist()
     for i, (dev, *_cols) in enumerate(todo):
-        ds = dev_state[dev]
-        ds.merge(daily.day_starts, daily.values[i], keep_days)
-        ds.mould, ds.dry, ds.last_ts = (
-            float(new_state.mould[i]),
-            float(new_state.dry_hours[i]),
-            until[dev],
-        )
+        ds = todo_states[i]
+        ds.mould, ds.dry, ds.last_ts = float(new_mould[i]), float(new_dry[i]), until[dev]
     report.devices_scored = n
 
     # ---- re-assess the flats with new data, from each device's window of buckets
@@ -262,20 +363,15 @@ def score_estate(
         dtype=np.int64,
     )
     series_infos: list[SeriesInfo] = []
-    series_values: list[NDArray[np.float64]] = []
+    series_states: list[_DeviceState] = []
     info_by_dev = {todo[i][0]: infos[i] for i in range(n)}
     for flat in flats:
         for dev, room, _block in flat_devices[flat]:
-            ds = dev_state[dev]
-            v = np.zeros((window_days.size, NF))
-            v[:, -2:] = np.nan
-            for k, d in enumerate(ds.day_starts):
-                pos = np.searchsorted(window_days, d)
-                if pos < window_days.size and window_days[pos] == d:
-                    v[pos] = ds.buckets[k]
-            series_values.append(v)
+            series_states.append(dev_state[dev])
             series_infos.append(info_by_dev.get(dev) or SeriesInfo(flat, room, f_rsi, None))
-    window = DailyMetrics(window_days, np.array(series_values), np.full(len(series_infos), np.nan))
+    window = DailyMetrics(
+        window_days, _window_values(series_states, window_days), np.full(len(series_infos), np.nan)
+    )
     assessments = assess_flats(window, series_infos, th)
 
     assessed_at = datetime.now(UTC)
@@ -283,7 +379,7 @@ def score_estate(
     period_end = datetime.fromtimestamp(now_hour, UTC)
     todo_by_dev = {r[0]: r for r in todo}
     with sessions.begin() as session:
-        existing = set(states)
+        conn = session.connection()  # Core executemany: no ORM bookkeeping per row
         updates, inserts = [], []
         for dev in info_by_dev:
             ds = dev_state[dev]
@@ -295,14 +391,24 @@ def score_estate(
                 "updated_at": assessed_at,
             }
             if dev in existing:
-                updates.append(values)
+                updates.append({f"b_{k}": v for k, v in values.items()})
             else:
                 _, flat, room, _ = todo_by_dev[dev]
                 inserts.append({**values, "flat_id": flat, "room": room})
-        if updates:
-            session.execute(update(ScoringState), updates)  # bulk UPDATE by primary key
+        if updates:  # one executemany UPDATE by primary key
+            conn.execute(
+                update(ScoringState)
+                .where(ScoringState.device_id == bindparam("b_device_id"))
+                .values(
+                    last_ts=bindparam("b_last_ts", type_=ScoringState.last_ts.type),
+                    state=bindparam("b_state", type_=ScoringState.state.type),
+                    buckets=bindparam("b_buckets", type_=ScoringState.buckets.type),
+                    updated_at=bindparam("b_updated_at", type_=ScoringState.updated_at.type),
+                ),
+                updates,
+            )
         if inserts:
-            session.execute(insert(ScoringState), inserts)
+            conn.execute(insert(ScoringState), inserts)
         records = [
             {
                 "flat_id": a.flat_id,
@@ -319,31 +425,36 @@ def score_estate(
             }
             for a in assessments
         ]
-        ids = (
-            session.execute(
-                insert(RiskAssessment).returning(RiskAssessment.id, sort_by_parameter_order=True),
-                records,
-            )
-            .scalars()
-            .all()
+        # one assessment per flat, so ids are matched by flat (RETURNING in batches,
+        # in whatever order the database gives them)
+        id_by_flat: dict[str, int] = (
+            {
+                flat: rid
+                for rid, flat in conn.execute(
+                    insert(RiskAssessment).returning(RiskAssessment.id, RiskAssessment.flat_id),
+                    records,
+                ).tuples()
+            }
+            if records
+            else {}
         )
         assessed = [a.flat_id for a in assessments]
         for k in range(0, len(assessed), 500):
-            session.execute(delete(FlatRisk).where(FlatRisk.flat_id.in_(assessed[k : k + 500])))
+            conn.execute(delete(FlatRisk).where(FlatRisk.flat_id.in_(assessed[k : k + 500])))
         if assessments:
-            session.execute(
+            conn.execute(
                 insert(FlatRisk),
                 [
                     {
                         "flat_id": a.flat_id,
-                        "assessment_id": rid,
+                        "assessment_id": id_by_flat[a.flat_id],
                         "assessed_at": assessed_at,
                         "damp_level": a.damp_level,
                         "cold_level": a.cold_level,
                         "rank": max(LEVELS.index(a.damp_level), LEVELS.index(a.cold_level)),
                         "score": a.score,
                     }
-                    for a, rid in zip(assessments, ids, strict=True)
+                    for a in assessments
                 ],
             )
     report.flats_assessed = len(assessments)

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from math import isfinite
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from backend.risk.engine import IDX, DailyMetrics
 from backend.risk.heating import self_disconnection
@@ -17,6 +19,13 @@ from backend.risk.thresholds import Thresholds
 __all__ = ["LEVELS", "FlatAssessment", "SeriesInfo", "assess_flats", "room_metrics"]
 
 LEVELS = ("none", "low", "medium", "high")
+
+_HOURS, _TEMP_H, _RH_H, _DEW_H = IDX["hours"], IDX["temp_h"], IDX["rh_h"], IDX["dew_h"]
+_RH70_H, _SURF_HOURS, _SURF80_H = IDX["rh70_h"], IDX["surf_hours"], IDX["surf80_h"]
+_COND_H, _OCC_HOURS, _BELOW18_H = IDX["cond_h"], IDX["occ_hours"], IDX["below18_h"]
+_BELOW16_H, _DH18, _SPIKES, _JUMPS = IDX["below16_h"], IDX["dh18"], IDX["spikes"], IDX["jumps"]
+_FLAT_H, _IMPLAUSIBLE_H = IDX["flat_h"], IDX["implausible_h"]
+_OUTDOOR_H, _OUTDOOR_HOURS = IDX["outdoor_h"], IDX["outdoor_hours"]
 
 
 @dataclass(frozen=True)
@@ -57,46 +66,96 @@ def _r(x: float | None, nd: int = 2) -> float | None:
     return round(float(x), nd)
 
 
-def room_metrics(values: np.ndarray, tau_h: float, info: SeriesInfo) -> dict[str, Any]:
-    """The metrics of one room over the days of ``values`` (days × fields)."""
-    tot = np.nansum(values, axis=0)
-    hours = tot[IDX["hours"]]
-    surf_hours = tot[IDX["surf_hours"]]
+def _rf(x: float, nd: int) -> float | None:
+    """:func:`_r` for a plain Python float (what ``tolist()`` gives)."""
+    return round(x, nd) if isfinite(x) else None
+
+
+def _totals(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``nansum`` over days (axis 1) of ``series × days × fields``, adding the days in
+    order as ``np.nansum(values[i], axis=0)`` does, so the sums are bit-identical."""
+    n, days, nf = values.shape
+    tot = np.zeros((n, nf))
+    for k in range(days):
+        day = values[:, k, :]
+        if k == 0:
+            tot = np.where(np.isnan(day), 0.0, day)
+        else:
+            tot += np.where(np.isnan(day), 0.0, day)
+    return tot
+
+
+def _mould(
+    values: NDArray[np.float64],
+) -> tuple[list[float | None], list[float | None], list[bool]]:
+    """Per series: max of ``mould_max`` (None if none finite), last finite ``mould_end``
+    (None if none), and whether the finite ``mould_end`` values rose (last > first)."""
+    n, days, _ = values.shape
+    if days == 0:
+        return [None] * n, [None] * n, [False] * n
+    mmax = values[:, :, IDX["mould_max"]]
+    has_max = np.asarray(np.isfinite(mmax).any(axis=1))
+    top = np.fmax.reduce(mmax, axis=1)  # what nanmax does, without its warning
+    ends = values[:, :, IDX["mould_end"]]
+    fin = np.isfinite(ends)
+    count = np.asarray(fin.sum(axis=1))
+    first = ends[np.arange(n), fin.argmax(axis=1)]
+    last = ends[np.arange(n), days - 1 - fin[:, ::-1].argmax(axis=1)]
+    rising = (count > 1) & (last > first + 1e-6)
+    return (
+        [t if h else None for t, h in zip(top.tolist(), has_max.tolist(), strict=True)],
+        [e if c else None for e, c in zip(last.tolist(), count.tolist(), strict=True)],
+        rising.tolist(),
+    )
+
+
+def _metrics(
+    tot: list[float],
+    mould_max: float | None,
+    mould_final: float | None,
+    days: int,
+    tau_h: float,
+    info: SeriesInfo,
+) -> dict[str, Any]:
+    hours = tot[_HOURS]
+    surf_hours = tot[_SURF_HOURS]
     has_surface = surf_hours > 0
-    mmax = values[:, IDX["mould_max"]]
-    mend = values[:, IDX["mould_end"]]
-    finite_end = mend[np.isfinite(mend)]
-    days = max(values.shape[0], 1)
-
-    def mean(name: str) -> float | None:
-        return float(tot[IDX[name]] / hours) if hours > 0 else None
-
+    outdoor_hours = tot[_OUTDOOR_HOURS]
     return {
         "room": info.room,
         "metrics": {
-            "hours": _r(hours, 1),
-            "mean_temp_c": _r(mean("temp_h")),
-            "mean_rh_pct": _r(mean("rh_h"), 1),
-            "mean_dew_point_c": _r(mean("dew_h")),
-            "hours_rh_over_70": _r(tot[IDX["rh70_h"]], 1),
-            "hours_surface_rh_over_80": _r(tot[IDX["surf80_h"]], 1) if has_surface else None,
-            "hours_condensation": _r(tot[IDX["cond_h"]], 1) if has_surface else None,
-            "mould_index_max": _r(float(np.nanmax(mmax)), 3) if np.isfinite(mmax).any() else None,
-            "mould_index_final": _r(float(finite_end[-1]), 3) if finite_end.size else None,
-            "hours_below_18c": _r(tot[IDX["below18_h"]], 1),
-            "hours_below_16c": _r(tot[IDX["below16_h"]], 1),
-            "degree_hours_below_18c": _r(tot[IDX["dh18"]], 1),
-            "cooling_time_constant_h": _r(tau_h, 1),
-            "occupied_hours": _r(tot[IDX["occ_hours"]], 1),
-            "surface_hours": _r(surf_hours, 1),
+            "hours": _rf(hours, 1),
+            "mean_temp_c": _rf(tot[_TEMP_H] / hours, 2) if hours > 0 else None,
+            "mean_rh_pct": _rf(tot[_RH_H] / hours, 1) if hours > 0 else None,
+            "mean_dew_point_c": _rf(tot[_DEW_H] / hours, 2) if hours > 0 else None,
+            "hours_rh_over_70": _rf(tot[_RH70_H], 1),
+            "hours_surface_rh_over_80": _rf(tot[_SURF80_H], 1) if has_surface else None,
+            "hours_condensation": _rf(tot[_COND_H], 1) if has_surface else None,
+            "mould_index_max": None if mould_max is None else _rf(mould_max, 3),
+            "mould_index_final": None if mould_final is None else _rf(mould_final, 3),
+            "hours_below_18c": _rf(tot[_BELOW18_H], 1),
+            "hours_below_16c": _rf(tot[_BELOW16_H], 1),
+            "degree_hours_below_18c": _rf(tot[_DH18], 1),
+            "cooling_time_constant_h": _rf(tau_h, 1),
+            "occupied_hours": _rf(tot[_OCC_HOURS], 1),
+            "surface_hours": _rf(surf_hours, 1),
             "surface_source": info.surface_source if has_surface else None,
             "f_rsi": info.f_rsi if info.surface_source == "f_rsi" else None,
-            "humidity_spikes_per_day": _r(tot[IDX["spikes"]] / days, 2),
-            "mean_outdoor_c": _r(tot[IDX["outdoor_h"]] / tot[IDX["outdoor_hours"]])
-            if tot[IDX["outdoor_hours"]] > 0
+            "humidity_spikes_per_day": _rf(tot[_SPIKES] / days, 2),
+            "mean_outdoor_c": _rf(tot[_OUTDOOR_H] / outdoor_hours, 2)
+            if outdoor_hours > 0
             else None,
         },
     }
+
+
+def room_metrics(values: np.ndarray, tau_h: float, info: SeriesInfo) -> dict[str, Any]:
+    """The metrics of one room over the days of ``values`` (days × fields)."""
+    v = np.asarray(values, dtype=np.float64)[None]
+    mmax, mfin, _ = _mould(v)
+    return _metrics(
+        _totals(v)[0].tolist(), mmax[0], mfin[0], max(v.shape[1], 1), float(tau_h), info
+    )
 
 
 def _day(ts: int) -> str:
@@ -110,16 +169,56 @@ def assess_flats(
     *,
     day_slice: slice | None = None,
 ) -> list[FlatAssessment]:
-    """Assess every flat of ``infos`` over the days ``day_slice`` of ``daily``."""
+    """Assess every flat of ``infos`` over the days ``day_slice`` of ``daily``.
+
+    The sums over days and rooms and the self-disconnection test run on all series at
+    once; only the decisions and their explanations are made per room, on plain floats.
+    """
     sl = day_slice or slice(None)
-    values = daily.values[:, sl, :]
+    values = np.asarray(daily.values[: len(infos), sl, :], dtype=np.float64)
     day_starts = daily.day_starts[sl]
     by_flat: dict[str, list[int]] = {}
     for i, info in enumerate(infos):
         by_flat.setdefault(info.flat_id, []).append(i)
+    if not by_flat:
+        return []
     th = thresholds
+    n_series, n_days = values.shape[0], values.shape[1]
+    days = max(n_days, 1)
+    totals = _totals(values)
+    tot_rows: list[list[float]] = totals.tolist()
+    mould_max, mould_final, mould_rising = _mould(values)
+    taus: list[float] = (
+        daily.cooling_tau_h[:n_series].astype(np.float64).tolist()
+        if daily.cooling_tau_h.size
+        else [float("nan")] * n_series
+    )
+    # ---- daily means per flat (hours and temp·h summed over its rooms, in order)
+    flat_ids = list(by_flat)
+    members = list(by_flat.values())
+    dh = np.zeros((len(members), n_days))
+    dt = np.zeros((len(members), n_days))
+    for pos in range(max(len(idx) for idx in members)):
+        fl = np.array([f for f, idx in enumerate(members) if len(idx) > pos], dtype=np.intp)
+        rows = np.array([idx[pos] for idx in members if len(idx) > pos], dtype=np.intp)
+        if pos == 0:
+            dh[fl] = values[rows, :, _HOURS]
+            dt[fl] = values[rows, :, _TEMP_H]
+        else:
+            dh[fl] += values[rows, :, _HOURS]
+            dt[fl] += values[rows, :, _TEMP_H]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        daily_means = np.where(dh >= 6, dt / dh, np.nan)
+    disconnected = self_disconnection(
+        daily_means,
+        th.flags.min_heated_days,
+        th.flags.min_unheated_days,
+        th.flags.heated_day_c,
+        th.flags.unheated_day_c,
+    ).tolist()
+    dth, fth, cth = th.damp, th.flags, th.cold
     out = []
-    for flat_id, idx in by_flat.items():
+    for f, (flat_id, idx) in enumerate(zip(flat_ids, members, strict=True)):
         damp_rank, cold_rank = 0, 0
         reasons: list[dict[str, Any]] = []
         flags: list[dict[str, Any]] = []
@@ -130,30 +229,28 @@ def assess_flats(
         coverage_hours = 0.0
         for i in idx:
             info = infos[i]
-            v = values[i]
-            rm = room_metrics(
-                v, float(daily.cooling_tau_h[i]) if daily.cooling_tau_h.size else np.nan, info
-            )
+            tot = tot_rows[i]
+            rm = _metrics(tot, mould_max[i], mould_final[i], days, taus[i], info)
             rooms.append(rm)
             m = rm["metrics"]
-            tot = np.nansum(v, axis=0)
-            hours = float(tot[IDX["hours"]])
+            hours = tot[_HOURS]
             coverage_hours += hours
             flat_hours += hours
-            flat_occ += float(tot[IDX["occ_hours"]])
-            flat_b18 += float(tot[IDX["below18_h"]])
-            flat_b16 += float(tot[IDX["below16_h"]])
-            flat_temp += float(tot[IDX["temp_h"]])
-            flat_spikes += float(tot[IDX["spikes"]])
+            flat_occ += tot[_OCC_HOURS]
+            flat_b18 += tot[_BELOW18_H]
+            flat_b16 += tot[_BELOW16_H]
+            flat_temp += tot[_TEMP_H]
+            flat_spikes += tot[_SPIKES]
             if hours < th.min_hours:
                 continue
             # ---- damp and mould, per room
             room = info.room.replace("_", " ")
-            surf_h = float(tot[IDX["surf_hours"]])
+            surf_h = tot[_SURF_HOURS]
             rank = 0
             if surf_h > 0:
-                f80 = float(tot[IDX["surf80_h"]]) / surf_h
-                cond = float(tot[IDX["cond_h"]])
+                surf80 = tot[_SURF80_H]
+                f80 = surf80 / surf_h
+                cond = tot[_COND_H]
                 mmax = m["mould_index_max"] or 0.0
                 mfin = m["mould_index_final"] or 0.0
                 where = (
@@ -161,22 +258,20 @@ def assess_flats(
                     if m["surface_source"] == "probe"
                     else f"at the {room}'s estimated coldest wall (f_Rsi {info.f_rsi:g})"
                 )
-                ends = v[:, IDX["mould_end"]]
-                ends = ends[np.isfinite(ends)]
-                rising = ends.size > 1 and ends[-1] > ends[0] + 1e-6
+                rising = mould_rising[i]
                 if (
-                    mmax >= th.damp.high_mould_index
-                    or cond >= th.damp.high_condensation_hours
-                    or f80 >= th.damp.high_surface_rh80_fraction
+                    mmax >= dth.high_mould_index
+                    or cond >= dth.high_condensation_hours
+                    or f80 >= dth.high_surface_rh80_fraction
                 ):
                     rank = 3
                 elif (
-                    mmax >= th.damp.medium_mould_index
-                    or cond >= th.damp.medium_condensation_hours
-                    or f80 >= th.damp.medium_surface_rh80_fraction
+                    mmax >= dth.medium_mould_index
+                    or cond >= dth.medium_condensation_hours
+                    or f80 >= dth.medium_surface_rh80_fraction
                 ):
                     rank = 2
-                elif f80 >= th.damp.low_surface_rh80_fraction:
+                elif f80 >= dth.low_surface_rh80_fraction:
                     rank = 1
                 if rank:
                     reasons.append(
@@ -184,9 +279,9 @@ def assess_flats(
                             "kind": "damp",
                             "code": "surface_rh_over_80",
                             "room": info.room,
-                            "hours": round(float(tot[IDX["surf80_h"]]), 1),
+                            "hours": round(surf80, 1),
                             "of_hours": round(surf_h, 1),
-                            "message": f"surface RH ≥ 80 % for {tot[IDX['surf80_h']]:.0f} h of {surf_h:.0f} h {where}",
+                            "message": f"surface RH ≥ 80 % for {surf80:.0f} h of {surf_h:.0f} h {where}",
                         }
                     )
                     if cond > 0:
@@ -213,10 +308,11 @@ def assess_flats(
                         )
                 damp_score = max(damp_score, mmax + f80 + cond / 24)
             else:
-                f70 = float(tot[IDX["rh70_h"]]) / hours
-                if f70 >= th.damp.air_rh70_fraction_medium:
+                rh70 = tot[_RH70_H]
+                f70 = rh70 / hours
+                if f70 >= dth.air_rh70_fraction_medium:
                     rank = 2
-                elif f70 >= th.damp.air_rh70_fraction_low:
+                elif f70 >= dth.air_rh70_fraction_low:
                     rank = 1
                 if rank:
                     reasons.append(
@@ -224,44 +320,44 @@ def assess_flats(
                             "kind": "damp",
                             "code": "air_rh_over_70",
                             "room": info.room,
-                            "hours": round(float(tot[IDX["rh70_h"]]), 1),
-                            "message": f"air RH over 70 % for {tot[IDX['rh70_h']]:.0f} h of {hours:.0f} h in the {room} "
+                            "hours": round(rh70, 1),
+                            "message": f"air RH over 70 % for {rh70:.0f} h of {hours:.0f} h in the {room} "
                             "(no wall probe or outdoor temperature: surface risk not estimated)",
                         }
                     )
                 damp_score = max(damp_score, f70)
             damp_rank = max(damp_rank, rank)
             # ---- sensor faults
-            if tot[IDX["flat_h"]] >= th.flags.flatline_hours:
+            if tot[_FLAT_H] >= fth.flatline_hours:
                 flags.append(
                     {
                         "code": "sensor_flatline",
                         "room": info.room,
-                        "hours": float(tot[IDX["flat_h"]]),
-                        "message": f"{room} sensor showed no change at all for {tot[IDX['flat_h']]:.0f} h (stuck?)",
+                        "hours": tot[_FLAT_H],
+                        "message": f"{room} sensor showed no change at all for {tot[_FLAT_H]:.0f} h (stuck?)",
                     }
                 )
-            if tot[IDX["jumps"]] >= th.flags.jumps:
+            if tot[_JUMPS] >= fth.jumps:
                 flags.append(
                     {
                         "code": "sensor_jumps",
                         "room": info.room,
-                        "count": int(tot[IDX["jumps"]]),
-                        "message": f"{room} sensor made {int(tot[IDX['jumps']])} physically impossible jumps",
+                        "count": int(tot[_JUMPS]),
+                        "message": f"{room} sensor made {int(tot[_JUMPS])} physically impossible jumps",
                     }
                 )
-            if tot[IDX["implausible_h"]] >= th.flags.implausible_hours:
+            if tot[_IMPLAUSIBLE_H] >= fth.implausible_hours:
                 flags.append(
                     {
                         "code": "sensor_out_of_range",
                         "room": info.room,
-                        "message": f"{room} sensor read implausible indoor temperatures for {tot[IDX['implausible_h']]:.0f} h",
+                        "message": f"{room} sensor read implausible indoor temperatures for {tot[_IMPLAUSIBLE_H]:.0f} h",
                     }
                 )
         # ---- coverage
-        window_hours = 24.0 * max(values.shape[1], 1) * len(idx)
+        window_hours = 24.0 * days * len(idx)
         coverage = coverage_hours / window_hours if window_hours else 0.0
-        if coverage < th.flags.min_coverage:
+        if coverage < fth.min_coverage:
             flags.append(
                 {
                     "code": "data_gap",
@@ -273,12 +369,12 @@ def assess_flats(
         if flat_occ >= th.min_hours:
             f18 = flat_b18 / flat_occ
             f16 = flat_b16 / flat_occ
-            mean_t = flat_temp / flat_hours if flat_hours else np.nan
-            if mean_t < th.cold.high_mean_temp_c or f16 >= th.cold.high_below16_fraction:
+            mean_t = flat_temp / flat_hours if flat_hours else float("nan")
+            if mean_t < cth.high_mean_temp_c or f16 >= cth.high_below16_fraction:
                 cold_rank = 3
-            elif f18 >= th.cold.medium_below18_fraction or f16 >= th.cold.medium_below16_fraction:
+            elif f18 >= cth.medium_below18_fraction or f16 >= cth.medium_below16_fraction:
                 cold_rank = 2
-            elif f18 >= th.cold.low_below18_fraction:
+            elif f18 >= cth.low_below18_fraction:
                 cold_rank = 1
             if cold_rank:
                 reasons.append(
@@ -288,29 +384,16 @@ def assess_flats(
                         "hours": round(flat_b18, 1),
                         "of_hours": round(flat_occ, 1),
                         "hours_below_16c": round(flat_b16, 1),
-                        "mean_temp_c": round(float(mean_t), 1),
+                        "mean_temp_c": round(mean_t, 1),
                         "message": f"below 18 °C for {flat_b18:.0f} h of {flat_occ:.0f} occupied room-hours "
                         f"({flat_b16:.0f} h below 16 °C); mean {mean_t:.1f} °C",
                     }
                 )
             cold_score = f18 + f16
         # ---- self-disconnection and vacancy
-        dh = values[idx][:, :, IDX["hours"]].sum(axis=0)
-        dt = values[idx][:, :, IDX["temp_h"]].sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            daily_mean = np.where(dh >= 6, dt / dh, np.nan)
-        if bool(
-            self_disconnection(
-                daily_mean[None, :],
-                th.flags.min_heated_days,
-                th.flags.min_unheated_days,
-                th.flags.heated_day_c,
-                th.flags.unheated_day_c,
-            )[0]
-        ):
-            cold_days = [
-                i for i in range(len(daily_mean)) if daily_mean[i] < th.flags.unheated_day_c
-            ]
+        if disconnected[f]:
+            daily_mean = daily_means[f]
+            cold_days = [i for i in range(len(daily_mean)) if daily_mean[i] < fth.unheated_day_c]
             since = _day(day_starts[cold_days[0]]) if cold_days else "?"
             flags.append(
                 {
@@ -320,9 +403,8 @@ def assess_flats(
                 }
             )
             cold_rank = max(cold_rank, 2)
-        days = max(values.shape[1], 1)
         spikes_per_day = flat_spikes / days
-        if cold_rank and spikes_per_day < th.flags.vacancy_spikes_per_day:
+        if cold_rank and spikes_per_day < fth.vacancy_spikes_per_day:
             flags.append(
                 {
                     "code": "possible_vacancy",
