@@ -160,6 +160,7 @@ class Bench:
         with InfluxClient(self.influx.url, db) as client:
             client.create_database()
         procs, ports = [], []
+        client_ids = [f"bench-{db}-{g}" for g in range(count)]
         for g in range(count):
             port = free_port()
             env = dict(
@@ -182,7 +183,7 @@ class Bench:
                         "dampwatch.cli",
                         "gateway",
                         "--client-id",
-                        f"bench-{db}-{g}",
+                        client_ids[g],
                     ],
                     env=env,
                     stdout=subprocess.DEVNULL,
@@ -228,6 +229,8 @@ class Bench:
                 rss += [int(line.split()[1]) // 1024 for line in fh if line.startswith("VmHWM")]
             p.terminate()
             p.wait(30)
+        for client_id in client_ids:
+            self.forget_session(client_id)
         return {
             "seconds": elapsed,
             "count": count,
@@ -235,6 +238,20 @@ class Bench:
             "split": split,
             "peak_rss_mb": max(rss),
         }
+
+    def forget_session(self, client_id: str) -> None:
+        """Drop a stopped gateway's persistent session, or the shared group would keep
+        queuing a share of the next run's stream for it (see gateway/README.md)."""
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        c.username_pw_set(GATEWAY_USER, self.gw_password)
+        c.connect(self.broker.host, self.broker.port, clean_start=True)  # expiry 0: gone
+        c.loop_start()
+        time.sleep(0.2)
+        c.disconnect()
+        c.loop_stop()
 
     def close(self) -> None:
         self.influx.stop()
