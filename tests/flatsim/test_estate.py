@@ -227,3 +227,11 @@ def test_four_rooms_across_a_clock_change(tmp_path: Path) -> None:
     }
     assert rises["bathroom"] == max(rises.values()) and rises["bathroom"] > 10
     assert all(np.isfinite(d.temp_c).all() for d in bath)
+
+
+@pytest.mark.parametrize("rooms", [["living_room"], ["bathroom", "kitchen"], ["bedroom"]])
+def test_any_room_set_stays_plausible(tmp_path: Path, rooms: list[str]) -> None:
+    text = f"rooms = {rooms!r}\n".replace("'", '"') + ESTATE
+    e = generate(load_estate(write(tmp_path, text)), end=FIXED_END)
+    for d in e.devices:
+        assert 10 < float(np.nanmean(d.temp_c)) < 26, (rooms, d.room)

@@ -338,17 +338,17 @@ def _plan_flat(
     awake_home = (home & awake).astype(np.float64) * occupants
     asleep = (~awake).astype(np.float64) * occupants
 
-    def room_of(kind: str, fallback: str | None = None) -> int:
-        if kind in rooms:
-            return rooms.index(kind)
-        if fallback is not None and fallback in rooms:
-            return rooms.index(fallback)
+    def room_of(*preference: str) -> int:
+        """The first listed room type the flat's sensors cover, else the first room."""
+        for kind in preference:
+            if kind in rooms:
+                return rooms.index(kind)
         return 0
 
-    i_living = room_of("living_room")
-    i_bed = room_of("bedroom", "living_room")
-    i_kitchen = room_of("kitchen", "living_room")
-    i_bath = room_of("bathroom", "bedroom")
+    i_living = room_of("living_room", "kitchen", "bedroom")
+    i_bed = room_of("bedroom", "living_room", "kitchen")
+    i_kitchen = room_of("kitchen", "living_room", "bedroom")
+    i_bath = room_of("bathroom", "bedroom", "living_room")
     has_fan = bool(v("ventilation", "extractor_fan"))
     fan_ach = u("ventilation", "fan_air_changes_h")
 
@@ -451,7 +451,7 @@ def _plan_flat(
     tau_h = u("building", "tau_h")
     f_rsi = u("building", "f_rsi")
     oversize = u("heating", "heater_oversize")
-    neighbour = u("building", "neighbour_gain_w")
+    neighbour = u("building", "neighbour_gain_w_m3")
     params = []
     physics = {}
     for i, room in enumerate(rooms):
@@ -461,7 +461,7 @@ def _plan_flat(
         if occupants == 0:
             room_sp = sp  # a void: frost protection, the same everywhere
         setpoint[i, on] = room_sp
-        gains[i] += neighbour
+        gains[i] += neighbour * vol
         air[i] += n_base
         params.append((h, tau_h * 3600.0 * h, oversize * h * _DESIGN_DELTA_K, vol, f_rsi))
         physics[room] = RoomPhysics(vol, h, tau_h, f_rsi, n_base, room_sp)

@@ -79,7 +79,7 @@ SCHEMA: Final[dict[str, dict[str, Key]]] = {
         "heat_loss_w_m3k": Key("range", 0.2, 5, (0.7, 1.1), "W/(m³·K) of room volume"),
         "tau_h": Key("range", 2, 200, (30, 60), "h"),
         "f_rsi": Key("range", 0.2, 0.98, (0.75, 0.85), "-"),
-        "neighbour_gain_w": Key("range", 0, 1000, (150, 300), "W per room"),
+        "neighbour_gain_w_m3": Key("range", 0, 30, (4.0, 7.5), "W per m³ of room volume"),
     },
     "ventilation": {
         "air_changes_h": Key("range", 0.05, 5, (0.5, 0.8), "1/h"),
