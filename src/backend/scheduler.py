@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dampwatch_core.db import make_engine, make_sessionmaker
+from dampwatch_core.influx import InfluxClient
 from dampwatch_core.models import Device, utcnow
 from dampwatch_core.settings import Settings
 
@@ -44,32 +45,16 @@ def mark_silent_devices(settings: Settings, sessions: sessionmaker[Session]) -> 
 def score_risk(settings: Settings, sessions: sessionmaker[Session]) -> int:
     """Incremental risk scoring of every flat (see ``backend.scoring``)."""
     from backend.scoring import score_estate
-    from dampwatch_core.influx import InfluxClient
 
-    password = settings.influx_password.get_secret_value() if settings.influx_password else None
-    with InfluxClient(
-        settings.influx_url,
-        settings.influx_database,
-        username=settings.influx_username,
-        password=password,
-        timeout_s=120,
-    ) as influx:
+    with InfluxClient.from_settings(settings, timeout_s=120) as influx:
         return score_estate(sessions, influx).flats_assessed
 
 
 def downsample(settings: Settings, sessions: sessionmaker[Session]) -> int:
     """Hourly aggregates of the readings (see ``backend.downsample``)."""
     from backend.downsample import downsample_hourly
-    from dampwatch_core.influx import InfluxClient
 
-    password = settings.influx_password.get_secret_value() if settings.influx_password else None
-    with InfluxClient(
-        settings.influx_url,
-        settings.influx_database,
-        username=settings.influx_username,
-        password=password,
-        timeout_s=300,
-    ) as influx:
+    with InfluxClient.from_settings(settings, timeout_s=300) as influx:
         return downsample_hourly(influx)
 
 

@@ -13,11 +13,14 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
 from dampwatch_core.errors import DampWatchError, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from dampwatch_core.settings import Settings
 
 __all__ = [
     "InfluxClient",
@@ -201,6 +204,18 @@ class InfluxClient:
                     )
                 )
         return out
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, timeout_s: float = 10.0) -> InfluxClient:
+        """A client for the InfluxDB the settings name (URL, database, credentials)."""
+        password = settings.influx_password.get_secret_value() if settings.influx_password else None
+        return cls(
+            settings.influx_url,
+            settings.influx_database,
+            timeout_s=timeout_s,
+            username=settings.influx_username,
+            password=password,
+        )
 
     def create_database(self, name: str | None = None) -> None:
         db = name or self.database

@@ -68,14 +68,7 @@ class Gateway:
         sessions = make_sessionmaker(engine)
         self.directory = DeviceDirectory(sessions)
         self.store = RegistryStore(sessions)
-        self.influx = InfluxClient(
-            settings.influx_url,
-            settings.influx_database,
-            username=settings.influx_username,
-            password=settings.influx_password.get_secret_value()
-            if settings.influx_password
-            else None,
-        )
+        self.influx = InfluxClient.from_settings(settings)
         self.sink = InfluxSink(self.influx, self.metrics, max_lines=max_lines, stop=self.stop_event)
         self.source = MqttSource(
             host=settings.mqtt_host,

@@ -27,14 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        influx = InfluxClient(
-            settings.influx_url,
-            settings.influx_database,
-            username=settings.influx_username,
-            password=settings.influx_password.get_secret_value()
-            if settings.influx_password
-            else None,
-        )
+        influx = InfluxClient.from_settings(settings)
         app.state.settings = settings
         app.state.sessions = make_sessionmaker(engine)
         app.state.readings = ReadingStore(influx)

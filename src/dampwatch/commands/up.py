@@ -73,27 +73,12 @@ def run(args: argparse.Namespace) -> int:
     stack.start()
     simulator: ManagedProcess | None = None
     try:
-        if args.estate:
-            simulator = ManagedProcess(
-                "simulator",
-                [
-                    sys.executable,
-                    "-m",
-                    "dampwatch.cli",
-                    "simulate",
-                    "--settings",
-                    str(stack.settings_file),
-                    "--state-dir",
-                    str(stack.state_dir),
-                    "--estate",
-                    str(args.estate.resolve()),
-                    "--interval",
-                    "30",
-                ],
-                stack.state_dir / "logs" / "simulator.log",
+        if args.estate or args.simulate:
+            what = (
+                ["--estate", str(args.estate.resolve()), "--interval", "30"]
+                if args.estate
+                else ["--devices", str(args.simulate), "--interval", str(args.sim_interval)]
             )
-            simulator.start()
-        elif args.simulate:
             simulator = ManagedProcess(
                 "simulator",
                 [
@@ -105,10 +90,7 @@ def run(args: argparse.Namespace) -> int:
                     str(stack.settings_file),
                     "--state-dir",
                     str(stack.state_dir),
-                    "--devices",
-                    str(args.simulate),
-                    "--interval",
-                    str(args.sim_interval),
+                    *what,
                 ],
                 stack.state_dir / "logs" / "simulator.log",
             )
