@@ -34,6 +34,7 @@ def downsample_hourly(
     now: int | None = None,
     overlap_h: int = 6,
     max_lookback_h: int = 24 * 14,
+    window_h: int = 6,
 ) -> int:
     """Write hourly mean/min/max per device; returns the number of points written."""
     now_hour = (int(time.time()) if now is None else now) // 3600 * 3600
@@ -43,10 +44,18 @@ def downsample_hourly(
     else:
         start = now_hour - max_lookback_h * 3600
     start = max(start, now_hour - max_lookback_h * 3600)
-    series = influx.query(
-        QUERY,
-        {"start": start * 10**9, "end": now_hour * 10**9},
-    )
+    written = 0
+    # a few hours per query: at council scale one query over days would return
+    # millions of rows at once
+    for window_start in range(start, now_hour, window_h * 3600):
+        window_end = min(window_start + window_h * 3600, now_hour)
+        written += _downsample_window(influx, window_start, window_end)
+    log.info("downsampled %d device-hours into %s", written, AGGREGATE)
+    return written
+
+
+def _downsample_window(influx: InfluxClient, start: int, end: int) -> int:
+    series = influx.query(QUERY, {"start": start * 10**9, "end": end * 10**9})
     lines = []
     for s in series:
         for row in s.values:
@@ -62,5 +71,4 @@ def downsample_hourly(
     written = 0
     for k in range(0, len(lines), 5000):
         written += influx.write_lines(lines[k : k + 5000])
-    log.info("downsampled %d device-hours into %s", written, AGGREGATE)
     return written

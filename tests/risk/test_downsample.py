@@ -24,6 +24,6 @@ def test_hourly_aggregates_are_right_idempotent_and_catch_late_data(influxdb: In
         assert first["samples"] == 12
         # a late reading for the second hour arrives; the next run rewrites that hour
         influx.write_lines([f"{key} temp_c=23.0,rh_pct=70.0 {H0 + 3600 + 300}"])
-        downsample_hourly(influx, now=H0 + 2 * 3600 + 120, max_lookback_h=3)
+        downsample_hourly(influx, now=H0 + 2 * 3600 + 120, max_lookback_h=3, window_h=1)
         rows = influx.query("SELECT temp_c_mean, samples FROM climate_1h")
         assert [r[1:] for r in rows[0].values] == [[23.5, 12], [22.0, 2]]
