@@ -232,7 +232,7 @@ def score_estate(
                 dev: ts
                 for dev, ts in session.execute(
                     select(ScoringState.device_id, ScoringState.last_ts)
-                ).tuples()
+                ).all()
             }
             existing = set(last_ts)
             rows = session.execute(
@@ -433,7 +433,7 @@ def score_estate(
                 for rid, flat in conn.execute(
                     insert(RiskAssessment).returning(RiskAssessment.id, RiskAssessment.flat_id),
                     records,
-                ).tuples()
+                ).all()
             }
             if records
             else {}
