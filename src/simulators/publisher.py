@@ -11,6 +11,7 @@ import random
 import ssl
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +21,17 @@ from numpy.typing import NDArray
 from paho.mqtt.enums import CallbackAPIVersion
 
 from dampwatch_core.contract import Reading, encode_telemetry, status_topic, telemetry_topic
-from dampwatch_core.errors import DampWatchError, ServiceUnavailable
+from dampwatch_core.errors import ServiceUnavailable
 
-__all__ = ["DeviceCredential", "DevicePublisher", "PublishError", "SimpleClimate"]
+__all__ = [
+    "DeviceCredential",
+    "DevicePublisher",
+    "DeviceSeries",
+    "FleetProgress",
+    "FleetPublisher",
+    "PublishError",
+    "SimpleClimate",
+]
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +160,6 @@ class SimpleClimate:
         return Reading(ts=ts, temp_c=round(temp, 2), rh_pct=round(min(max(rh, 1.0), 99.0), 1))
 
 
-class SimulationError(DampWatchError):
-    """The simulator could not run as asked."""
-
-
 @dataclass
 class DeviceSeries:
     """A simulated device's readings (arrays of equal length, oldest first)."""
@@ -252,8 +257,6 @@ class FleetPublisher:
     def publish_until(self, until: int) -> FleetProgress:
         """Send every complete message whose readings are all at or before ``until``.
         A failed device keeps its unsent readings for the next call (as firmware does)."""
-        from concurrent.futures import ThreadPoolExecutor
-
         work = [(i, b) for i in range(len(self.devices)) if (b := self._due(i, until))]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             for sent, readings, ok in pool.map(lambda w: self._upload(*w), work):

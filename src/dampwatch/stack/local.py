@@ -21,7 +21,6 @@ from dampwatch.stack.ports import free_port, require_free
 from dampwatch.stack.process import ManagedProcess, wait_until
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
 from dampwatch_core.mqtt_auth import BACKEND_USER, GATEWAY_USER, new_password
-from dampwatch_core.settings import load_settings
 
 __all__ = ["DEFAULT_PORTS", "LocalStack", "StackPorts"]
 
@@ -200,6 +199,3 @@ class LocalStack:
         self.influx.stop()
         self.mosquitto.stop()
         self.stack_file.unlink(missing_ok=True)
-
-    def settings(self) -> object:
-        return load_settings(self.settings_file)
