@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import psychrolib
 import pytest
 
-from backend.risk.mould import critical_rh, mould_index
+from backend.risk import mould
+from backend.risk.mould import MATERIALS, critical_rh, mould_index
 from backend.risk.psychrometrics import (
     absolute_humidity,
     dew_point,
@@ -108,6 +111,60 @@ def test_vtt_vectorised_matches_scalar_and_carries_state() -> None:
     np.testing.assert_allclose(f2, final_all)
     np.testing.assert_allclose(d2, dry_all)
     assert np.all((m_all >= 0) & (m_all <= 6))
+
+
+def _vtt_reference(
+    t: list[float], rh: list[float], material: str, m: float, dry: float
+) -> tuple[list[float], float]:
+    """The VTT step written out hour by hour, as science.md states it."""
+    p = MATERIALS[material]
+    out = []
+    for temp, r in zip(t, rh, strict=True):
+        if math.isnan(temp) or math.isnan(r):
+            out.append(m)
+            continue
+        crit = float(critical_rh(temp, p.rh_min))
+        if 0 < temp < 50 and r >= crit:
+            x = (crit - r) / (crit - 100)
+            m_max = p.a + p.b * x - p.c * x * x
+            k1 = p.k1_below_1 if m < 1 else p.k1_from_1
+            k2 = max(1 - math.exp(2.3 * (m - m_max)), 0.0)
+            m += k1 * k2 / (7 * math.exp(-0.68 * math.log(temp) - 13.9 * math.log(r) + 66.02)) / 24
+            dry = 0.0
+        else:
+            if dry < 6:
+                m -= 0.032 * 0.25 / 24
+            elif dry >= 24:
+                m -= 0.016 * 0.25 / 24
+            dry += 1
+        m = min(max(m, 0.0), 6.0)
+        out.append(m)
+    return out, dry
+
+
+@pytest.mark.parametrize("material", ["vs", "s", "mr", "r"])
+def test_vtt_matches_an_hour_by_hour_reference_across_blocks(
+    material: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(5)
+    hours = 400
+    t = rng.uniform(-3, 30, (6, hours))
+    rh = rng.uniform(55, 100, (6, hours))
+    rh[:, (np.arange(hours) // 9) % 4 == 0] = 40.0  # dry spells of 9 h
+    rh[:, (np.arange(hours) // 40) % 5 == 1] = 50.0  # and of 40 h
+    t[rng.random(t.shape) < 0.05] = np.nan  # gaps keep the state
+    m0 = rng.uniform(0, 4, 6)
+    dry0 = rng.uniform(0, 30, 6).round()
+    whole = mould_index(t, rh, material=material, m0=m0, dry_hours0=dry0)  # type: ignore[arg-type]
+    # a few hours per block: the state carries from block to block
+    monkeypatch.setattr(mould, "BLOCK_VALUES", 6 * 7)
+    blocked = mould_index(t, rh, material=material, m0=m0, dry_hours0=dry0)  # type: ignore[arg-type]
+    for a, b in zip(whole, blocked, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for i in range(6):
+        ref, dry = _vtt_reference(list(t[i]), list(rh[i]), material, m0[i], dry0[i])
+        np.testing.assert_allclose(whole[0][i], ref, rtol=1e-9, atol=1e-12)
+        assert whole[2][i] == dry
 
 
 def test_vtt_declines_in_dry_spells_and_ignores_gaps() -> None:

@@ -104,66 +104,118 @@ def mould_index(
     size = int(np.prod(state_shape))
     m = np.broadcast_to(np.asarray(m0, dtype=np.float64), state_shape).reshape(size).copy()
     dry0 = np.broadcast_to(np.asarray(dry_hours0, dtype=np.float64), state_shape).reshape(size)
-    # time-major (hours, size): each hour's step works on one contiguous row
-    t_t = np.ascontiguousarray(t.reshape(size, hours).T)
-    rh_t = np.ascontiguousarray(rh.reshape(size, hours).T)
+    t2 = t.reshape(size, hours)
+    rh2 = rh.reshape(size, hours)
+    out = np.empty((size, hours), dtype=np.float64)
+    dry = dry0.astype(np.float64, copy=True)
+    # a few hours at a time, time-major: the block's arrays stay in cache, and each
+    # hour's step works on one contiguous row of all surfaces
+    span = max(1, min(hours, BLOCK_VALUES // max(size, 1)))
+    for h0 in range(0, hours, span):
+        h1 = min(hours, h0 + span)
+        out[:, h0:h1] = _integrate(
+            np.ascontiguousarray(t2[:, h0:h1].T),
+            np.ascontiguousarray(rh2[:, h0:h1].T),
+            m,
+            dry,
+            p,
+            decline,
+        ).T
+    return out.reshape(*state_shape, hours), m.reshape(state_shape), dry.reshape(state_shape)
 
+
+#: Values per array in one block of hours (float64: 1 MiB).
+BLOCK_VALUES = 1 << 17
+
+
+def _integrate(
+    t_t: NDArray[np.float64],
+    rh_t: NDArray[np.float64],
+    m: NDArray[np.float64],
+    dry: NDArray[np.float64],
+    p: MouldParams,
+    decline: float,
+) -> NDArray[np.float64]:
+    """Step ``m`` and ``dry`` (updated in place) through time-major ``(hours, size)``
+    surface conditions; returns M after each hour, time-major."""
+    hours, size = t_t.shape
     valid = np.isfinite(t_t) & np.isfinite(rh_t)
-    # RH_crit ≥ RH_min, so growth needs RH ≥ RH_min: the growth terms are evaluated
-    # only there (the same arithmetic per element, far fewer elements)
+    # RH_crit ≥ RH_min, so growth needs RH ≥ RH_min
     with np.errstate(invalid="ignore"):
         cand = valid & (t_t > 0) & (t_t < 50) & (rh_t >= p.rh_min)
-    grows = np.zeros_like(cand)
-    rate = np.zeros((hours, size))
-    m_max = np.zeros((hours, size))
-    if cand.any():
-        tc, rc = t_t[cand], rh_t[cand]
-        rh_crit = critical_rh(tc, p.rh_min)
-        g = rc >= rh_crit
-        grows[cand] = g
-        tg, rg, cg = tc[g], rc[g], rh_crit[g]
-        rate[grows] = DT_DAYS / (7.0 * np.exp(-0.68 * np.log(tg) - 13.9 * np.log(rg) + 66.02))
-        x = (cg - rg) / (cg - 100.0)
-        m_max[grows] = p.a + p.b * x - p.c * x * x
-    inc = valid & ~grows  # hours that lengthen the dry spell
-    decline_early = -0.032 * decline * DT_DAYS
-    decline_late = -0.016 * decline * DT_DAYS
+    # per hour: rate·Δt with k1 for M < 1 and for M ≥ 1, and 2.3·M_max, where growing
+    # (dense arithmetic with harmless stand-ins elsewhere: cheaper than gathering)
+    t_safe = np.where(cand, t_t, 20.0)
+    rh_safe = np.where(cand, rh_t, 100.0)
+    rh_crit = critical_rh(t_safe, p.rh_min)
+    grows = cand & (rh_safe >= rh_crit)
+    not_growing = ~grows
+    rate = np.log(t_safe)
+    rate *= -0.68
+    rate -= 13.9 * np.log(rh_safe)
+    rate += 66.02
+    np.exp(rate, out=rate)
+    np.divide(DT_DAYS / 7.0, rate, out=rate)
+    rate[not_growing] = 0.0
+    rate_lo = p.k1_below_1 * rate
+    rate_hi = np.multiply(p.k1_from_1, rate, out=rate)
+    x = np.subtract(rh_crit, rh_safe, out=t_safe)
+    x /= rh_crit - 100.0
+    m_max23 = p.a + p.b * x - p.c * x * x
+    m_max23 *= 2.3
+    m_max23[not_growing] = 0.0
 
-    k1_lo, k1_hi = p.k1_below_1, p.k1_from_1
+    # The dry spell does not depend on M: growth resets it, a valid hour without growth
+    # lengthens it, a gap leaves it. So the decline of every hour is known beforehand.
+    inc = valid & not_growing
+    dry_before = _dry_spell(inc, grows, dry)
+    fall = np.where(dry_before < 6.0, -0.032 * decline * DT_DAYS, 0.0)
+    fall[dry_before >= 24.0] = -0.016 * decline * DT_DAYS
+    fall[~inc] = 0.0
+
     out_t = np.empty((hours, size), dtype=np.float64)
-    dry = dry0.copy()
-    k1 = np.empty(size)
     k2 = np.empty(size)
-    fall = np.empty(size)
-    flag = np.empty(size, dtype=bool)
+    k1r = np.empty(size)
+    below_1 = np.empty(size, dtype=bool)
+    any_growth = np.any(grows, axis=1)
     for h in range(hours):
-        # dm = k1·k2·rate where growing (rate is 0 elsewhere, and so is k2 as
-        # M ≥ M_max = 0), plus the decline where valid and not growing (else 0)
-        fall.fill(decline_late)
-        np.less(dry, 24.0, out=flag)
-        np.copyto(fall, 0.0, where=flag)
-        np.less(dry, 6.0, out=flag)
-        np.copyto(fall, decline_early, where=flag)
-        np.logical_not(inc[h], out=flag)
-        np.copyto(fall, 0.0, where=flag)
-        np.less(m, 1.0, out=flag)
-        k1.fill(k1_hi)
-        np.copyto(k1, k1_lo, where=flag)
-        np.subtract(m, m_max[h], out=k2)
-        np.multiply(k2, 2.3, out=k2)
-        with np.errstate(over="ignore"):
-            np.exp(k2, out=k2)
-        np.subtract(1.0, k2, out=k2)
-        np.maximum(k2, 0.0, out=k2)
-        np.multiply(k1, k2, out=k1)
-        np.multiply(k1, rate[h], out=k1)
-        np.add(k1, fall, out=k1)
-        np.add(m, k1, out=m)
-        np.maximum(m, 0.0, out=m)
-        np.minimum(m, 6.0, out=m)
+        if any_growth[h]:
+            # dm = k1·k2·rate where growing (rate is 0 elsewhere, and so is k2 as
+            # M ≥ M_max = 0), plus the decline where not growing (else 0)
+            np.multiply(m, 2.3, out=k2)
+            np.subtract(k2, m_max23[h], out=k2)
+            with np.errstate(over="ignore"):
+                np.exp(k2, out=k2)
+            np.subtract(1.0, k2, out=k2)
+            np.maximum(k2, 0.0, out=k2)
+            np.less(m, 1.0, out=below_1)
+            np.copyto(k1r, rate_hi[h])
+            np.copyto(k1r, rate_lo[h], where=below_1)
+            np.multiply(k2, k1r, out=k2)
+            np.add(m, k2, out=m)
+        np.add(m, fall[h], out=m)
+        np.clip(m, 0.0, 6.0, out=m)
         out_t[h] = m
-        # dry spell: reset by growth, lengthened by a valid hour without it
-        np.add(dry, 1.0, out=dry, where=inc[h])
-        np.copyto(dry, 0.0, where=grows[h])
-    out = out_t.T.reshape(*state_shape, hours)
-    return out, m.reshape(state_shape), dry.reshape(state_shape)
+    return out_t
+
+
+def _dry_spell(
+    inc: NDArray[np.bool_], reset: NDArray[np.bool_], dry: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Hours since the dry spell began before each hour (time-major ``(hours, size)``),
+    starting from ``dry``, which is advanced past the last hour in place: ``reset``
+    hours set it to 0, ``inc`` hours add 1, others keep it."""
+    hours, size = inc.shape
+    # counts[h]: inc hours in [0, h); counts only grow, so the count at the latest
+    # reset before h is a running maximum of the counts marked just after resets
+    counts = np.zeros((hours + 1, size), dtype=np.int32)
+    np.cumsum(inc, axis=0, dtype=np.int32, out=counts[1:])
+    base = np.zeros((hours + 1, size), dtype=np.int32)
+    np.copyto(base[1:], counts[1:], where=reset)
+    np.maximum.accumulate(base, axis=0, out=base)
+    before = (counts - base).astype(np.float64)
+    no_reset = np.ones((hours + 1, size), dtype=bool)
+    np.logical_not(np.logical_or.accumulate(reset, axis=0), out=no_reset[1:])
+    before += np.where(no_reset, dry, 0.0)
+    dry[...] = before[-1]
+    return before[:-1]
