@@ -420,6 +420,7 @@ def part_b(flats: int) -> dict[str, float]:
             "b_devices_scored": report.devices_scored,
             "b_flats_assessed": report.flats_assessed,
             "b_run_seconds": round(run, 2),
+            **{f"b_phase_{k}_seconds": v for k, v in report.phases.items()},
             "b_setup_seconds_untimed": round(setup, 1),
             "b_peak_rss_mb": round(peak_rss_mb()),
         }
@@ -462,6 +463,14 @@ def main() -> int:
         print(
             f"(b) scheduled job: one incremental hourly run over {b['b_flats']:,} flats "
             f"({b['b_devices_scored']:,} devices) in {b['b_run_seconds']} s"
+        )
+        print(
+            "    phases: "
+            + ", ".join(
+                f"{k[len('b_phase_') : -len('_seconds')]} {v} s"
+                for k, v in b.items()
+                if k.startswith("b_phase_")
+            )
         )
     print(json.dumps(figures))
     return 0

@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +63,14 @@ class ScoringReport:
     hours_read: int = 0
     flats_assessed: int = 0
     seconds: float = 0.0
+    #: seconds spent in each phase of the run, in order
+    phases: dict[str, float] = field(default_factory=dict)
+
+    def lap(self, phase: str, since: float) -> float:
+        """Record ``phase`` as having taken from ``since`` until now; returns now."""
+        now = time.perf_counter()
+        self.phases[phase] = round(now - since, 3)
+        return now
 
 
 @dataclass
@@ -176,27 +185,65 @@ def _window_values(
     return out
 
 
+HOURLY_QUERY = (
+    f"SELECT mean(temp_c), mean(rh_pct), mean(surface_c), max(rh_pct) FROM {MEASUREMENT} "  # noqa: S608
+    "WHERE time >= $start AND time < $end{rooms} GROUP BY time(1h), device fill(none)"
+)
+
+
+def _room_split(room_counts: Mapping[str, int]) -> list[str]:
+    """Rooms whose devices make up about half the estate (greedy, largest first), so
+    that the hourly aggregates can be read in two queries side by side, one per core:
+    InfluxDB's cost grows with the series a query reads, and one query uses one core.
+    Empty when no such split is near even (within 1:3)."""
+    total = sum(room_counts.values())
+    half: list[str] = []
+    count = 0
+    for room, n in sorted(room_counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if count + n <= total / 2 or not half:
+            half.append(room)
+            count += n
+    return half if total and 0.25 <= count / total <= 0.75 else []
+
+
 def _hourly_from_influx(
-    influx: InfluxClient, start: int, end: int
+    influx: InfluxClient,
+    start: int,
+    end: int,
+    pool: ThreadPoolExecutor,
+    split_rooms: Sequence[str] = (),
 ) -> dict[str, dict[int, tuple[float, float, float, float]]]:
-    """device -> hour -> (mean temp, mean RH, mean surface, max RH) for [start, end)."""
-    series = influx.query(
-        f"SELECT mean(temp_c), mean(rh_pct), mean(surface_c), max(rh_pct) FROM {MEASUREMENT} "  # noqa: S608
-        "WHERE time >= $start AND time < $end GROUP BY time(1h), device fill(none)",
-        {"start": start * 10**9, "end": end * 10**9},
-    )
+    """device -> hour -> (mean temp, mean RH, mean surface, max RH) for [start, end).
+
+    With ``split_rooms``, two queries run side by side: series tagged with one of those
+    rooms, and all others (so a series with a room tag the registry no longer knows
+    is still read)."""
+    params: dict[str, Any] = {"start": start * 10**9, "end": end * 10**9}
+    if split_rooms:
+        names = {f"room{i}": room for i, room in enumerate(split_rooms)}
+        params.update(names)
+        wheres = [
+            " AND (" + " OR ".join(f"room = ${k}" for k in names) + ")",
+            " AND " + " AND ".join(f"room != ${k}" for k in names),
+        ]
+    else:
+        wheres = [""]
+    futures = [
+        pool.submit(influx.query, HOURLY_QUERY.format(rooms=where), params) for where in wheres
+    ]
     out: dict[str, dict[int, tuple[float, float, float, float]]] = {}
-    for s in series:
-        rows = out.setdefault(s.tags.get("device", ""), {})
-        for t, temp, rh, surf, rh_max in s.values:
-            if temp is None or rh is None:
-                continue
-            rows[int(t)] = (
-                float(temp),
-                float(rh),
-                np.nan if surf is None else float(surf),
-                float(rh_max if rh_max is not None else rh),
-            )
+    for future in futures:
+        for s in future.result():
+            rows = out.setdefault(s.tags.get("device", ""), {})
+            for t, temp, rh, surf, rh_max in s.values:
+                if temp is None or rh is None:
+                    continue
+                rows[int(t)] = (
+                    float(temp),
+                    float(rh),
+                    np.nan if surf is None else float(surf),
+                    float(rh_max if rh_max is not None else rh),
+                )
     return out
 
 
@@ -226,7 +273,8 @@ def score_estate(
     first_start = (now_hour - FIRST_RUN_DAYS * 86400) // 86400 * 86400
     report = ScoringReport()
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    lap = started
+    with ThreadPoolExecutor(max_workers=2) as pool:
         with sessions() as session:
             last_ts: dict[str, int] = {
                 dev: ts
@@ -245,22 +293,9 @@ def score_estate(
             # so readings older than the earliest such time need not be looked at
             indoor_last = [dev_last[r[0]] for r in rows if r[2] != OUTDOOR_ROOM]
             since = max(first_start, min(indoor_last, default=0) - COMPLETE_SLACK_S)
-            latest = _latest_reading(influx, since)
-            # score each device up to the last complete hour it has sent: an hour is
-            # complete once its last 5-minute sample (or anything later) has arrived
-            until = {
-                d: min((latest[d] + COMPLETE_SLACK_S) // 3600 * 3600, now_hour)
-                for d in latest
-                if d in dev_last
-            }
-            todo = [r for r in rows if r[2] != OUTDOOR_ROOM and until.get(r[0], 0) > dev_last[r[0]]]
-            if not todo:
-                report.seconds = time.perf_counter() - started
-                return report
-            start = min(dev_last[r[0]] for r in todo) // 3600 * 3600
-            end = max(until[r[0]] for r in todo)
-            # ... and on the new hours while the carried state is read
-            hourly_future = pool.submit(_hourly_from_influx, influx, start, end)
+            # InfluxDB finds each device's latest reading while the carried state is read
+            latest_future = pool.submit(_latest_reading, influx, since)
+            lap = report.lap("registry", lap)
             state_rows = {
                 r.device_id: r
                 for r in session.execute(
@@ -274,7 +309,27 @@ def score_estate(
             }
             dev_state = {r[0]: _DeviceState.load(state_rows.get(r[0]), first_start) for r in rows}
             del state_rows
-        hourly = hourly_future.result()
+            lap = report.lap("state", lap)
+        latest = latest_future.result()
+        lap = report.lap("latest_wait", lap)
+        # score each device up to the last complete hour it has sent: an hour is
+        # complete once its last 5-minute sample (or anything later) has arrived
+        until = {
+            d: min((latest[d] + COMPLETE_SLACK_S) // 3600 * 3600, now_hour)
+            for d in latest
+            if d in dev_last
+        }
+        todo = [r for r in rows if r[2] != OUTDOOR_ROOM and until.get(r[0], 0) > dev_last[r[0]]]
+        if not todo:
+            report.seconds = time.perf_counter() - started
+            return report
+        start = min(dev_last[r[0]] for r in todo) // 3600 * 3600
+        end = max(until[r[0]] for r in todo)
+        room_counts: dict[str, int] = defaultdict(int)
+        for r in todo:
+            room_counts[r[2]] += 1
+        hourly = _hourly_from_influx(influx, start, end, pool, _room_split(room_counts))
+        lap = report.lap("hourly", lap)
     outdoor_devices = [r for r in rows if r[2] == OUTDOOR_ROOM]
     hours = (end - start) // 3600
     hour_index = {start + 3600 * i: i for i in range(hours)}
@@ -338,6 +393,7 @@ def score_estate(
         np.array([dev_state[r[0]].mould for r in todo]),
         np.array([dev_state[r[0]].dry for r in todo]),
     )
+    lap = report.lap("grid", lap)
     daily, new_state = score_grid(grid, state, params)
     keep_days = th.window_days + 1
     todo_states = [dev_state[r[0]] for r in todo]
@@ -348,6 +404,7 @@ def score_estate(
         ds = todo_states[i]
         ds.mould, ds.dry, ds.last_ts = float(new_mould[i]), float(new_dry[i]), until[dev]
     report.devices_scored = n
+    lap = report.lap("score", lap)
 
     # ---- re-assess the flats with new data, from each device's window of buckets
     flats = sorted({r[1] for r in todo})
@@ -373,6 +430,7 @@ def score_estate(
         window_days, _window_values(series_states, window_days), np.full(len(series_infos), np.nan)
     )
     assessments = assess_flats(window, series_infos, th)
+    lap = report.lap("assess", lap)
 
     assessed_at = datetime.now(UTC)
     period_start = datetime.fromtimestamp(int(window_days[0]), UTC)
@@ -458,12 +516,14 @@ def score_estate(
                 ],
             )
     report.flats_assessed = len(assessments)
+    report.lap("write", lap)
     report.seconds = time.perf_counter() - started
     log.info(
-        "scored %d devices (%d hours), assessed %d flats in %.1f s",
+        "scored %d devices (%d hours), assessed %d flats in %.1f s (%s)",
         report.devices_scored,
         report.hours_read,
         report.flats_assessed,
         report.seconds,
+        ", ".join(f"{k} {v:.1f} s" for k, v in report.phases.items()),
     )
     return report

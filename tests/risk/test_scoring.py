@@ -136,3 +136,13 @@ def test_hours_still_on_a_device_are_scored_later(estate) -> None:  # type: igno
     with sessions() as s:
         assert s.get(ScoringState, late).last_ts == DAY0 + 2 * 86400
     assert report.devices_scored == 1
+
+
+def test_hourly_reads_split_by_rooms_near_half_the_devices() -> None:
+    from backend.scoring import _room_split
+
+    assert _room_split({"bedroom": 57_000, "living_room": 57_000}) == ["bedroom"]
+    half = _room_split({"bedroom": 40, "living_room": 35, "kitchen": 20, "bathroom": 5})
+    assert half == ["bedroom", "bathroom"]  # 45 of 100
+    assert _room_split({"living_room": 90, "bedroom": 10}) == []  # no near-even split
+    assert _room_split({}) == []

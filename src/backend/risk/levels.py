@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from math import isfinite
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -60,17 +59,6 @@ class FlatAssessment:
         }
 
 
-def _r(x: float | None, nd: int = 2) -> float | None:
-    if x is None or not np.isfinite(x):
-        return None
-    return round(float(x), nd)
-
-
-def _rf(x: float, nd: int) -> float | None:
-    """:func:`_r` for a plain Python float (what ``tolist()`` gives)."""
-    return round(x, nd) if isfinite(x) else None
-
-
 def _totals(values: NDArray[np.float64]) -> NDArray[np.float64]:
     """``nansum`` over days (axis 1) of ``series × days × fields``, adding the days in
     order as ``np.nansum(values[i], axis=0)`` does, so the sums are bit-identical."""
@@ -109,53 +97,94 @@ def _mould(
     )
 
 
-def _metrics(
-    tot: list[float],
-    mould_max: float | None,
-    mould_final: float | None,
+#: The numeric metrics of a room, with the decimals they are given to.
+_METRIC_DECIMALS: Final = {
+    "hours": 1,
+    "mean_temp_c": 2,
+    "mean_rh_pct": 1,
+    "mean_dew_point_c": 2,
+    "hours_rh_over_70": 1,
+    "hours_surface_rh_over_80": 1,
+    "hours_condensation": 1,
+    "mould_index_max": 3,
+    "mould_index_final": 3,
+    "hours_below_18c": 1,
+    "hours_below_16c": 1,
+    "degree_hours_below_18c": 1,
+    "cooling_time_constant_h": 1,
+    "occupied_hours": 1,
+    "surface_hours": 1,
+    "humidity_spikes_per_day": 2,
+    "mean_outdoor_c": 2,
+}
+
+
+def _metric_rows(
+    tot: NDArray[np.float64],
+    mould_max: Sequence[float | None],
+    mould_final: Sequence[float | None],
     days: int,
-    tau_h: float,
-    info: SeriesInfo,
-) -> dict[str, Any]:
-    hours = tot[_HOURS]
-    surf_hours = tot[_SURF_HOURS]
+    tau_h: NDArray[np.float64],
+    infos: Sequence[SeriesInfo],
+) -> list[dict[str, Any]]:
+    """Each room's metrics (``tot``: ``series × fields`` summed over the window),
+    computed and rounded for all rooms at once; None where a metric does not apply."""
+    hours = tot[:, _HOURS]
+    surf_hours = tot[:, _SURF_HOURS]
     has_surface = surf_hours > 0
-    outdoor_hours = tot[_OUTDOOR_HOURS]
-    return {
-        "room": info.room,
-        "metrics": {
-            "hours": _rf(hours, 1),
-            "mean_temp_c": _rf(tot[_TEMP_H] / hours, 2) if hours > 0 else None,
-            "mean_rh_pct": _rf(tot[_RH_H] / hours, 1) if hours > 0 else None,
-            "mean_dew_point_c": _rf(tot[_DEW_H] / hours, 2) if hours > 0 else None,
-            "hours_rh_over_70": _rf(tot[_RH70_H], 1),
-            "hours_surface_rh_over_80": _rf(tot[_SURF80_H], 1) if has_surface else None,
-            "hours_condensation": _rf(tot[_COND_H], 1) if has_surface else None,
-            "mould_index_max": None if mould_max is None else _rf(mould_max, 3),
-            "mould_index_final": None if mould_final is None else _rf(mould_final, 3),
-            "hours_below_18c": _rf(tot[_BELOW18_H], 1),
-            "hours_below_16c": _rf(tot[_BELOW16_H], 1),
-            "degree_hours_below_18c": _rf(tot[_DH18], 1),
-            "cooling_time_constant_h": _rf(tau_h, 1),
-            "occupied_hours": _rf(tot[_OCC_HOURS], 1),
-            "surface_hours": _rf(surf_hours, 1),
-            "surface_source": info.surface_source if has_surface else None,
-            "f_rsi": info.f_rsi if info.surface_source == "f_rsi" else None,
-            "humidity_spikes_per_day": _rf(tot[_SPIKES] / days, 2),
-            "mean_outdoor_c": _rf(tot[_OUTDOOR_H] / outdoor_hours, 2)
-            if outdoor_hours > 0
-            else None,
-        },
+    outdoor_hours = tot[:, _OUTDOOR_HOURS]
+    nan = np.nan
+
+    def per_hour(col: int, by: NDArray[np.float64]) -> NDArray[np.float64]:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(by > 0, tot[:, col] / by, nan)
+
+    def maybe(values: Sequence[float | None]) -> NDArray[np.float64]:
+        return np.array([nan if v is None else v for v in values], dtype=np.float64)
+
+    columns = {
+        "hours": hours,
+        "mean_temp_c": per_hour(_TEMP_H, hours),
+        "mean_rh_pct": per_hour(_RH_H, hours),
+        "mean_dew_point_c": per_hour(_DEW_H, hours),
+        "hours_rh_over_70": tot[:, _RH70_H],
+        "hours_surface_rh_over_80": np.where(has_surface, tot[:, _SURF80_H], nan),
+        "hours_condensation": np.where(has_surface, tot[:, _COND_H], nan),
+        "mould_index_max": maybe(mould_max),
+        "mould_index_final": maybe(mould_final),
+        "hours_below_18c": tot[:, _BELOW18_H],
+        "hours_below_16c": tot[:, _BELOW16_H],
+        "degree_hours_below_18c": tot[:, _DH18],
+        "cooling_time_constant_h": np.asarray(tau_h, dtype=np.float64),
+        "occupied_hours": tot[:, _OCC_HOURS],
+        "surface_hours": surf_hours,
+        "humidity_spikes_per_day": tot[:, _SPIKES] / days,
+        "mean_outdoor_c": per_hour(_OUTDOOR_H, outdoor_hours),
     }
+    table = np.stack([np.round(columns[k], nd) for k, nd in _METRIC_DECIMALS.items()], axis=1)
+    finite = np.isfinite(table)
+    rows: list[list[float]] = table.tolist()
+    ok_rows: list[list[bool]] = finite.tolist()
+    keys = list(_METRIC_DECIMALS)
+    surface = has_surface.tolist()
+    out = []
+    for info, row, ok, has_surf in zip(infos, rows, ok_rows, surface, strict=True):
+        metrics: dict[str, Any] = {
+            k: v if good else None for k, v, good in zip(keys, row, ok, strict=True)
+        }
+        metrics["surface_source"] = info.surface_source if has_surf else None
+        metrics["f_rsi"] = info.f_rsi if info.surface_source == "f_rsi" else None
+        out.append({"room": info.room, "metrics": metrics})
+    return out
 
 
 def room_metrics(values: np.ndarray, tau_h: float, info: SeriesInfo) -> dict[str, Any]:
     """The metrics of one room over the days of ``values`` (days × fields)."""
     v = np.asarray(values, dtype=np.float64)[None]
     mmax, mfin, _ = _mould(v)
-    return _metrics(
-        _totals(v)[0].tolist(), mmax[0], mfin[0], max(v.shape[1], 1), float(tau_h), info
-    )
+    return _metric_rows(
+        _totals(v), mmax, mfin, max(v.shape[1], 1), np.array([float(tau_h)]), [info]
+    )[0]
 
 
 def _day(ts: int) -> str:
@@ -188,11 +217,12 @@ def assess_flats(
     totals = _totals(values)
     tot_rows: list[list[float]] = totals.tolist()
     mould_max, mould_final, mould_rising = _mould(values)
-    taus: list[float] = (
-        daily.cooling_tau_h[:n_series].astype(np.float64).tolist()
+    taus = (
+        daily.cooling_tau_h[:n_series].astype(np.float64)
         if daily.cooling_tau_h.size
-        else [float("nan")] * n_series
+        else np.full(n_series, np.nan)
     )
+    room_rows = _metric_rows(totals, mould_max, mould_final, days, taus, infos[:n_series])
     # ---- daily means per flat (hours and temp·h summed over its rooms, in order)
     flat_ids = list(by_flat)
     members = list(by_flat.values())
@@ -230,7 +260,7 @@ def assess_flats(
         for i in idx:
             info = infos[i]
             tot = tot_rows[i]
-            rm = _metrics(tot, mould_max[i], mould_final[i], days, taus[i], info)
+            rm = room_rows[i]
             rooms.append(rm)
             m = rm["metrics"]
             hours = tot[_HOURS]
