@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +41,7 @@ from backend.risk.engine import (
 from backend.risk.levels import LEVELS, SeriesInfo, assess_flats
 from backend.risk.surfaces import DEFAULT_F_RSI
 from backend.risk.thresholds import Thresholds, load_thresholds
-from dampwatch_core.influx import InfluxClient
+from dampwatch_core.influx import InfluxClient, Series
 from dampwatch_core.models import Device, Flat, FlatRisk, RiskAssessment, ScoringState
 
 __all__ = ["OUTDOOR_ROOM", "ScoringReport", "score_estate"]
@@ -206,14 +206,17 @@ def _room_split(room_counts: Mapping[str, int]) -> list[str]:
     return half if total and 0.25 <= count / total <= 0.75 else []
 
 
-def _hourly_from_influx(
+Hourly = dict[str, dict[int, tuple[float, float, float, float]]]
+
+
+def _submit_hourly(
     influx: InfluxClient,
     start: int,
     end: int,
     pool: ThreadPoolExecutor,
     split_rooms: Sequence[str] = (),
-) -> dict[str, dict[int, tuple[float, float, float, float]]]:
-    """device -> hour -> (mean temp, mean RH, mean surface, max RH) for [start, end).
+) -> list[Future[list[Series]]]:
+    """Start reading the hourly aggregates of [start, end) (see :func:`_collect_hourly`).
 
     With ``split_rooms``, two queries run side by side: series tagged with one of those
     rooms, and all others (so a series with a room tag the registry no longer knows
@@ -228,10 +231,12 @@ def _hourly_from_influx(
         ]
     else:
         wheres = [""]
-    futures = [
-        pool.submit(influx.query, HOURLY_QUERY.format(rooms=where), params) for where in wheres
-    ]
-    out: dict[str, dict[int, tuple[float, float, float, float]]] = {}
+    return [pool.submit(influx.query, HOURLY_QUERY.format(rooms=w), params) for w in wheres]
+
+
+def _collect_hourly(futures: Sequence[Future[list[Series]]], out: Hourly) -> None:
+    """Add the answers of :func:`_submit_hourly` to ``out``: device -> hour ->
+    (mean temp, mean RH, mean surface, max RH)."""
     for future in futures:
         for s in future.result():
             rows = out.setdefault(s.tags.get("device", ""), {})
@@ -244,7 +249,6 @@ def _hourly_from_influx(
                     np.nan if surf is None else float(surf),
                     float(rh_max if rh_max is not None else rh),
                 )
-    return out
 
 
 def _latest_reading(influx: InfluxClient, since: int) -> dict[str, int]:
@@ -274,7 +278,7 @@ def score_estate(
     report = ScoringReport()
 
     lap = started
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=3) as pool:
         with sessions() as session:
             last_ts: dict[str, int] = {
                 dev: ts
@@ -291,10 +295,19 @@ def score_estate(
             dev_last = {r[0]: int(last_ts.get(r[0], first_start)) for r in rows}
             # a device is scored only if it sent something after (its last_ts - slack),
             # so readings older than the earliest such time need not be looked at
-            indoor_last = [dev_last[r[0]] for r in rows if r[2] != OUTDOOR_ROOM]
+            indoor = [r for r in rows if r[2] != OUTDOOR_ROOM]
+            indoor_last = [dev_last[r[0]] for r in indoor]
             since = max(first_start, min(indoor_last, default=0) - COMPLETE_SLACK_S)
-            # InfluxDB finds each device's latest reading while the carried state is read
+            split = _room_split(Counter(r[2] for r in indoor))
+            # While the carried state is read, InfluxDB finds each device's latest
+            # reading and aggregates the hours most devices need (from the most common
+            # last scored hour); earlier hours, if any device needs them, are read after.
             latest_future = pool.submit(_latest_reading, influx, since)
+            usual = Counter(indoor_last).most_common(1)
+            ahead = max(first_start, usual[0][0] // 3600 * 3600) if usual else now_hour
+            ahead_futures = (
+                _submit_hourly(influx, ahead, now_hour, pool, split) if ahead < now_hour else []
+            )
             lap = report.lap("registry", lap)
             state_rows = {
                 r.device_id: r
@@ -319,17 +332,17 @@ def score_estate(
             for d in latest
             if d in dev_last
         }
-        todo = [r for r in rows if r[2] != OUTDOOR_ROOM and until.get(r[0], 0) > dev_last[r[0]]]
+        todo = [r for r in indoor if until.get(r[0], 0) > dev_last[r[0]]]
         if not todo:
             report.seconds = time.perf_counter() - started
             return report
         start = min(dev_last[r[0]] for r in todo) // 3600 * 3600
         end = max(until[r[0]] for r in todo)
-        room_counts: dict[str, int] = defaultdict(int)
-        for r in todo:
-            room_counts[r[2]] += 1
-        hourly = _hourly_from_influx(influx, start, end, pool, _room_split(room_counts))
-        lap = report.lap("hourly", lap)
+        hourly: Hourly = {}
+        if start < ahead:
+            _collect_hourly(_submit_hourly(influx, start, min(ahead, end), pool, split), hourly)
+        _collect_hourly(ahead_futures, hourly)
+        lap = report.lap("hourly_wait", lap)
     outdoor_devices = [r for r in rows if r[2] == OUTDOOR_ROOM]
     hours = (end - start) // 3600
     hour_index = {start + 3600 * i: i for i in range(hours)}
