@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.risk.engine import (
@@ -38,7 +38,7 @@ from backend.risk.engine import (
     SeriesState,
     score_grid,
 )
-from backend.risk.levels import LEVELS, SeriesInfo, assess_flats
+from backend.risk.levels import LEVELS, FlatAssessment, SeriesInfo, assess_flats
 from backend.risk.surfaces import DEFAULT_F_RSI
 from backend.risk.thresholds import Thresholds, load_thresholds
 from dampwatch_core.influx import InfluxClient, Series
@@ -257,6 +257,58 @@ def _latest_reading(influx: InfluxClient, since: int) -> dict[str, int]:
         {"since": since * 10**9},
     )
     return {s.tags.get("device", ""): int(s.values[0][0]) for s in series if s.values}
+
+
+def _write_assessments(
+    conn: Connection, records: list[dict[str, Any]], assessments: list[FlatAssessment]
+) -> tuple[dict[str, int], set[str]]:
+    """Keep the history of assessments compact: one row per flat per UTC day of data
+    (its latest assessment of that day), and a new row whenever a level changes. A run
+    on the same day with the same levels updates that day's row in place, so the store
+    grows by about one row per flat per day, not one per run. Returns each flat's
+    current assessment id, and the flats that already had one."""
+    current: dict[str, tuple[int, datetime | None, str, str]] = {
+        flat: (aid, period_end, damp, cold)
+        for flat, aid, period_end, damp, cold in conn.execute(
+            select(
+                FlatRisk.flat_id,
+                FlatRisk.assessment_id,
+                RiskAssessment.period_end,
+                FlatRisk.damp_level,
+                FlatRisk.cold_level,
+            ).join(RiskAssessment, RiskAssessment.id == FlatRisk.assessment_id)
+        )
+    }
+    fresh, same_day = [], []
+    id_by_flat: dict[str, int] = {}
+    for a, rec in zip(assessments, records, strict=True):
+        cur = current.get(a.flat_id)
+        if (
+            cur is not None
+            and cur[1] is not None
+            and cur[1].date() == rec["period_end"].date()
+            and (cur[2], cur[3]) == (a.damp_level, a.cold_level)
+        ):
+            id_by_flat[a.flat_id] = cur[0]
+            same_day.append({"b_id": cur[0], **{f"b_{k}": v for k, v in rec.items()}})
+        else:
+            fresh.append(rec)
+    if same_day:
+        columns = RiskAssessment.__table__.c
+        conn.execute(
+            update(RiskAssessment)
+            .where(RiskAssessment.id == bindparam("b_id"))
+            .values({k: bindparam(f"b_{k}", type_=columns[k].type) for k in records[0]}),
+            same_day,
+        )
+    if fresh:
+        # one new row per flat, so ids are matched by flat (RETURNING in batches, in
+        # whatever order the database gives them)
+        for rid, flat in conn.execute(
+            insert(RiskAssessment).returning(RiskAssessment.id, RiskAssessment.flat_id), fresh
+        ).all():
+            id_by_flat[flat] = rid
+    return id_by_flat, set(current)
 
 
 def score_estate(
@@ -496,38 +548,37 @@ def score_estate(
             }
             for a in assessments
         ]
-        # one assessment per flat, so ids are matched by flat (RETURNING in batches,
-        # in whatever order the database gives them)
-        id_by_flat: dict[str, int] = (
+        id_by_flat, ranked = _write_assessments(conn, records, assessments)
+        # the ranking row of each flat points at its current assessment
+        ranking = [
             {
-                flat: rid
-                for rid, flat in conn.execute(
-                    insert(RiskAssessment).returning(RiskAssessment.id, RiskAssessment.flat_id),
-                    records,
-                ).all()
+                "flat_id": a.flat_id,
+                "assessment_id": id_by_flat[a.flat_id],
+                "assessed_at": assessed_at,
+                "damp_level": a.damp_level,
+                "cold_level": a.cold_level,
+                "rank": max(LEVELS.index(a.damp_level), LEVELS.index(a.cold_level)),
+                "score": a.score,
             }
-            if records
-            else {}
-        )
-        assessed = [a.flat_id for a in assessments]
-        for k in range(0, len(assessed), 500):
-            conn.execute(delete(FlatRisk).where(FlatRisk.flat_id.in_(assessed[k : k + 500])))
-        if assessments:
+            for a in assessments
+        ]
+        old = [{f"b_{k}": v for k, v in r.items()} for r in ranking if r["flat_id"] in ranked]
+        if old:
             conn.execute(
-                insert(FlatRisk),
-                [
+                update(FlatRisk)
+                .where(FlatRisk.flat_id == bindparam("b_flat_id"))
+                .values(
                     {
-                        "flat_id": a.flat_id,
-                        "assessment_id": id_by_flat[a.flat_id],
-                        "assessed_at": assessed_at,
-                        "damp_level": a.damp_level,
-                        "cold_level": a.cold_level,
-                        "rank": max(LEVELS.index(a.damp_level), LEVELS.index(a.cold_level)),
-                        "score": a.score,
+                        c: bindparam(f"b_{c}", type_=FlatRisk.__table__.c[c].type)
+                        for c in ranking[0]
+                        if c != "flat_id"
                     }
-                    for a in assessments
-                ],
+                ),
+                old,
             )
+        new = [r for r in ranking if r["flat_id"] not in ranked]
+        if new:
+            conn.execute(insert(FlatRisk), new)
     report.flats_assessed = len(assessments)
     report.lap("write", lap)
     report.seconds = time.perf_counter() - started

@@ -3,6 +3,7 @@ state carried forward, late data waited for, assessments kept as history."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -97,7 +98,8 @@ def test_incremental_runs_equal_one_run_and_keep_history(
             for r in s.query(ScoringState)
         }
         history = s.query(RiskAssessment).filter_by(flat_id="DAMP-1").count()
-    assert history == 5
+    # one row per day of data (runs on days 1, 1, 2, 2, 3), more only where levels changed
+    assert 3 <= history <= 5
     # the same data scored in one run, in a fresh store
     url = f"sqlite:///{tmp_path / 'one.db'}"
     migrate(url)
@@ -120,6 +122,41 @@ def test_incremental_runs_equal_one_run_and_keep_history(
         assert inc[dev][1] == pytest.approx(single[dev][1], abs=1e-9)
         assert inc[dev][2] == pytest.approx(single[dev][2])
     assert single["esp32-000000000d01"][1] > 0  # the damp bedroom grows mould
+
+
+def test_history_keeps_a_row_per_day_and_per_level_change(estate) -> None:  # type: ignore[no-untyped-def]
+    sessions, influx = estate
+    write(influx, DAY0, DAY0 + 3 * 86400)
+    for hour in (30, 36, 42):  # three runs on the second day
+        score_estate(sessions, influx, now=DAY0 + hour * 3600)
+    with sessions() as s:
+        ok = s.query(RiskAssessment).filter_by(flat_id="OK-1").all()
+        assert s.get(FlatRisk, "OK-1").assessment_id == ok[0].id
+    # the same levels all day: the day's row was updated in place to the latest run
+    assert len(ok) == 1 and (ok[0].damp_level, ok[0].cold_level) == ("none", "none")
+    assert ok[0].period_end.timestamp() == DAY0 + 42 * 3600
+    score_estate(sessions, influx, now=DAY0 + 54 * 3600)  # the next day starts a new row
+    with sessions() as s:
+        ok = (
+            s.query(RiskAssessment)
+            .filter_by(flat_id="OK-1")
+            .order_by(RiskAssessment.period_end)
+            .all()
+        )
+        assert len(ok) == 2 and s.get(FlatRisk, "OK-1").assessment_id == ok[1].id
+        assert ok[1].period_end.timestamp() == DAY0 + 54 * 3600
+        # wherever a day holds two rows of a flat, its levels changed between them
+        for flat in ("DAMP-1", "COLD-1", "OK-1"):
+            rows = (
+                s.query(RiskAssessment)
+                .filter_by(flat_id=flat)
+                .order_by(RiskAssessment.period_end)
+                .all()
+            )
+            for a, b in itertools.pairwise(rows):
+                if a.period_end.date() == b.period_end.date():
+                    assert (a.damp_level, a.cold_level) != (b.damp_level, b.cold_level)
+        assert s.query(FlatRisk).count() == 3
 
 
 def test_hours_still_on_a_device_are_scored_later(estate) -> None:  # type: ignore[no-untyped-def]
