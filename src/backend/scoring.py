@@ -3,7 +3,8 @@
 Each run reads, per device, only the complete hours that arrived since its last run
 (hourly means and maxima, aggregated by InfluxDB), continues the device's mould index
 and dry spell, adds the hours to daily buckets kept for the assessment window, and
-re-assesses the flats that got new data. Assessments are kept as history.
+re-assesses the flats that got new data. Assessments are kept as history: a row per
+flat per day of data, and one at every level change (see :func:`_write_assessments`).
 
 A device uploads in batches (hourly or 4-hourly), oldest first, so the job scores a
 device only up to the last complete hour it has sent: hours still on the device are

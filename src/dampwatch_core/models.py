@@ -136,7 +136,9 @@ class QuarantinedMessage(Base):
 
 class RiskAssessment(Base):
     """One scoring of a flat: levels, the reasons with their numbers, per-room metrics.
-    Kept as history, so a flat's trend and a repair's effect can be shown."""
+    Kept as history, so a flat's trend and a repair's effect can be shown: one row per
+    flat per UTC day of data (its latest assessment that day, updated in place by the
+    day's later runs) and a new row whenever a level changes."""
 
     __tablename__ = "risk_assessments"
     __table_args__ = (Index("ix_risk_assessments_flat_time", "flat_id", "assessed_at"),)
