@@ -66,8 +66,8 @@ class Synthetic:
         pick = self.rng.integers(0, 64, n_series)
         temp = np.empty((n_series, STEPS), dtype=np.float32)
         rh = np.empty((n_series, STEPS), dtype=np.float32)
-        # in blocks of rows that stay in cache, so that generating (untimed) takes little
-        # from the threads scoring meanwhile; the same values as whole-array arithmetic
+        # in blocks of rows that stay in cache (quicker to generate, untimed); the same
+        # values as whole-array arithmetic
         for r0 in range(0, n_series, 32):
             sl = slice(r0, r0 + 32)
             noise = self.noise[pick[sl]]
@@ -284,7 +284,6 @@ def part_a(flats: int, chunk_flats: int, workers: int, base_flats: int) -> dict[
     )
     rss_total = sum(r for _, _, r in reports)
     readings = flats * 2 * STEPS
-    timed = score_wall
     syn = Synthetic()
     params = EngineParams()
     # baseline: a plain per-flat Python loop over a few flats, checked against the engine
@@ -315,7 +314,7 @@ def part_a(flats: int, chunk_flats: int, workers: int, base_flats: int) -> dict[
     agree = float(np.mean(close))
     # speed-up per flat: the loop (one process) vs the engine's wall time on `workers`
     # processes, and per process
-    engine_per_flat = timed / flats
+    engine_per_flat = score_wall / flats
     loop_per_flat = loop / base_flats
     return {
         "a_flats": flats,

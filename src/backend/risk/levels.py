@@ -75,12 +75,12 @@ def _totals(values: NDArray[np.float64]) -> NDArray[np.float64]:
 
 def _mould(
     values: NDArray[np.float64],
-) -> tuple[list[float | None], list[float | None], list[bool]]:
-    """Per series: max of ``mould_max`` (None if none finite), last finite ``mould_end``
-    (None if none), and whether the finite ``mould_end`` values rose (last > first)."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64], list[bool]]:
+    """Per series: max of ``mould_max`` (NaN if none finite), last finite ``mould_end``
+    (NaN if none), and whether the finite ``mould_end`` values rose (last > first)."""
     n, days, _ = values.shape
     if days == 0:
-        return [None] * n, [None] * n, [False] * n
+        return np.full(n, np.nan), np.full(n, np.nan), [False] * n
     mmax = values[:, :, IDX["mould_max"]]
     has_max = np.asarray(np.isfinite(mmax).any(axis=1))
     top = np.fmax.reduce(mmax, axis=1)  # what nanmax does, without its warning
@@ -90,11 +90,7 @@ def _mould(
     first = ends[np.arange(n), fin.argmax(axis=1)]
     last = ends[np.arange(n), days - 1 - fin[:, ::-1].argmax(axis=1)]
     rising = (count > 1) & (last > first + 1e-6)
-    return (
-        [t if h else None for t, h in zip(top.tolist(), has_max.tolist(), strict=True)],
-        [e if c else None for e, c in zip(last.tolist(), count.tolist(), strict=True)],
-        rising.tolist(),
-    )
+    return np.where(has_max, top, np.nan), np.where(count > 0, last, np.nan), rising.tolist()
 
 
 #: The numeric metrics of a room, with the decimals they are given to.
@@ -121,8 +117,8 @@ _METRIC_DECIMALS: Final = {
 
 def _metric_rows(
     tot: NDArray[np.float64],
-    mould_max: Sequence[float | None],
-    mould_final: Sequence[float | None],
+    mould_max: NDArray[np.float64],
+    mould_final: NDArray[np.float64],
     days: int,
     tau_h: NDArray[np.float64],
     infos: Sequence[SeriesInfo],
@@ -139,9 +135,6 @@ def _metric_rows(
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(by > 0, tot[:, col] / by, nan)
 
-    def maybe(values: Sequence[float | None]) -> NDArray[np.float64]:
-        return np.array([nan if v is None else v for v in values], dtype=np.float64)
-
     columns = {
         "hours": hours,
         "mean_temp_c": per_hour(_TEMP_H, hours),
@@ -150,8 +143,8 @@ def _metric_rows(
         "hours_rh_over_70": tot[:, _RH70_H],
         "hours_surface_rh_over_80": np.where(has_surface, tot[:, _SURF80_H], nan),
         "hours_condensation": np.where(has_surface, tot[:, _COND_H], nan),
-        "mould_index_max": maybe(mould_max),
-        "mould_index_final": maybe(mould_final),
+        "mould_index_max": mould_max,
+        "mould_index_final": mould_final,
         "hours_below_18c": tot[:, _BELOW18_H],
         "hours_below_16c": tot[:, _BELOW16_H],
         "degree_hours_below_18c": tot[:, _DH18],
