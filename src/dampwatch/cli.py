@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "simulate",
     "analyse",
     "evaluate",
+    "cases",
 )
 
 

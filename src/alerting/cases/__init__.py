@@ -1,0 +1,1 @@
+"""Cases: findings become repair and outreach cases with Awaab's Law clocks."""
