@@ -1,0 +1,1 @@
+"""Messages to tenants: SMS length and cost, quiet hours, and reading replies."""
