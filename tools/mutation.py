@@ -29,7 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from planted_bugs import _copy_tree
 
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
-    "clocks": (["src/alerting/cases/"], ["tests/alerting/test_clocks.py"]),
+    "clocks": (
+        ["src/alerting/cases/clocks.py", "src/alerting/cases/calendar.py"],
+        ["tests/alerting/test_clocks.py"],
+    ),
+    "messages": (["src/alerting/messages/"], ["tests/alerting/test_messages_pure.py"]),
     "contract": (["src/dampwatch_core/contract.py"], ["tests/core/test_contract.py"]),
     "physics": (
         [

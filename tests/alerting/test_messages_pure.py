@@ -62,6 +62,7 @@ def test_welsh_and_accents() -> None:
     assert count("â").encoding is Encoding.UNICODE
     # An emoji outside the BMP takes two UCS-2 units.
     assert count("ok 👍").units == 5
+    assert count("\U00010000").units == 2  # the first character past the BMP
 
 
 def test_look_alikes_are_replaced_before_counting() -> None:
@@ -104,6 +105,17 @@ def test_stop_variants(reply: str) -> None:
     [
         ("HELP", ReplyKind.HELP),
         ("help me", ReplyKind.HELP),
+        ("help me please", ReplyKind.HELP),
+        ("help, my flat has mould", ReplyKind.REPORT),
+        ("help me please thanks", ReplyKind.OTHER),
+        ("end messages", ReplyKind.STOP),
+        ("end these messages", ReplyKind.OTHER),
+        ("dim diolch", ReplyKind.STOP),
+        ("dim gwres yn y fflat", ReplyKind.REPORT),
+        ("dim byd", ReplyKind.STOP),
+        ("dim byd i ddweud", ReplyKind.OTHER),
+        ("opt out now please", ReplyKind.STOP),
+        ("opt in", ReplyKind.OTHER),
         ("Mould in the bedroom again", ReplyKind.REPORT),
         ("there's black spots on the wall", ReplyKind.REPORT),
         ("the flat is freezing", ReplyKind.REPORT),

@@ -40,7 +40,7 @@ _STOP_WORDS = frozenset(
 _HELP_WORDS = frozenset({"help", "info", "cymorth"})
 _PROBLEM = re.compile(
     r"\b(damp\w*|mou?ld\w*|leak\w*|condensation|wet|cold\w*|freezing|black spots?|"
-    r"no heat(ing)?|lleithder|llwydni)\b",
+    r"no heat(ing)?|lleithder|llwydni|oer|dim gwres)\b",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z]+")
@@ -53,7 +53,7 @@ def classify_reply(text: str) -> ReplyKind:
         return ReplyKind.OTHER
     first = words[0]
     joined = "".join(words[:2])
-    if first in _STOP_WORDS or joined in {"optout", "stopall"}:
+    if first in _STOP_WORDS or joined == "optout":
         # "end" and "dim" are ordinary words too: only a short reply is a stop request.
         if first in {"end", "dim"} and len(words) > 2:
             return _report_or_other(text)
