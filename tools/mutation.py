@@ -41,7 +41,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "src/backend/risk/surfaces.py",
             "src/backend/risk/mould.py",
         ],
-        ["tests/risk/test_physics.py", "tests/risk/test_surfaces.py"],
+        ["tests/risk/test_physics.py", "tests/risk/test_surfaces.py",
+         "tests/risk/test_mould_edges.py"],
     ),
 }
 
