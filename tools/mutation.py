@@ -42,7 +42,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "src/backend/risk/mould.py",
         ],
         ["tests/risk/test_physics.py", "tests/risk/test_surfaces.py",
-         "tests/risk/test_mould_edges.py"],
+         "tests/risk/test_mould_edges.py", "tests/risk/test_psychrometric_edges.py"],
     ),
 }
 
