@@ -10,6 +10,7 @@ awake time plus the requested sleep, so hours of device life take seconds.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -20,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +63,21 @@ def build_firmware(out: Path) -> Path:
     return out
 
 
+def _half_up(value: Fraction) -> int:
+    return math.floor(value + Fraction(1, 2))
+
+
 def temp_centi(raw: int) -> int:
-    """SHT4x datasheet conversion in hundredths of degC, rounded half up (test oracle)."""
-    return (2 * 17500 * raw + 65535) // (2 * 65535) - 4500
+    """Test oracle, from the SHT4x datasheet's formula T = -45 + 175 * S_T / (2^16 - 1)
+    in exact rational arithmetic, in hundredths of degC rounded half up (written
+    independently of the firmware's integer form)."""
+    return _half_up((Fraction(-45) + Fraction(175 * raw, 2**16 - 1)) * 100)
 
 
 def rh_centi(raw: int) -> int:
-    return min(10000, max(0, (2 * 12500 * raw + 65535) // (2 * 65535) - 600))
+    """RH = -6 + 125 * S_RH / (2^16 - 1), cropped to 0-100 % as the datasheet says."""
+    rh = Fraction(-6) + Fraction(125 * raw, 2**16 - 1)
+    return _half_up(min(Fraction(100), max(Fraction(0), rh)) * 100)
 
 
 @dataclass
@@ -77,8 +87,9 @@ class Wake:
     awake_ms: int       # host wall time of the whole process
     fw_awake_ms: int    # what the firmware measured before deepsleep
     sleep_ms: int
-    killed: bool
+    killed: bool        # the wake ended in a reset (watchdog or brownout), not a sleep
     output: str
+    reset_cause: str = ""  # "wdt" or "brownout" when killed; "hung" if nothing ended it
 
 
 def secrets_text(settings: dict[str, Any]) -> str:
@@ -112,6 +123,18 @@ class SimDevice:
         (self.flash / "secrets.py").write_text(secrets_text(self.settings))
         (self.simdir / "sim.json").write_text(json.dumps(self.sim))
 
+    def power_cycle(self) -> None:
+        """The battery taken out and put back: the next wake is a power-on reset (RTC
+        memory lost) with the RTC clock back at the ESP32's 2000-01-01."""
+        self.reset = "poweron"
+        self._set_clock_offset(946684800 - int(self.now))
+
+    def _set_clock_offset(self, offset: int) -> None:
+        clock_file = self.simdir / "clock.json"
+        clock = json.loads(clock_file.read_text()) if clock_file.exists() else {}
+        clock["offset"] = offset
+        clock_file.write_text(json.dumps(clock))
+
     def wake(self, timeout_s: float | None = None) -> Wake:
         index = len(self.wakes)
         clock_file = self.simdir / "clock.json"
@@ -120,29 +143,43 @@ class SimDevice:
         clock.update(now=int(self.now), offset=offset, wake=index, reset=self.reset)
         clock_file.write_text(json.dumps(clock))
         (self.simdir / "sleep.json").unlink(missing_ok=True)
-        cap_s = self.settings.get("WAKE_CAP_MS", 15000) / 1000
+        reset_file = self.simdir / "reset.json"
+        reset_file.unlink(missing_ok=True)
+        # The watchdog (in the machine shim) resets a hung wake at cap + margin; the
+        # process timeout here only catches a firmware that armed none ("hung").
+        wdt_s = (self.settings.get("WAKE_CAP_MS", 15000)
+                 + self.settings.get("WDT_MARGIN_MS", 5000)) / 1000
         env = dict(os.environ, DW_SIM=str(self.simdir),
                    MICROPYPATH=f"{SHIMS}:{self.flash}:{self.build}")
         t0 = time.monotonic()
-        killed = False
+        hung = False
         try:
             proc = subprocess.run([MICROPYTHON, str(self.build / "main.py")], cwd=self.flash,
                                   env=env, capture_output=True, text=True,
-                                  timeout=timeout_s or cap_s + 5)
+                                  timeout=timeout_s or wdt_s + 5)
             output = proc.stdout + proc.stderr
-        except subprocess.TimeoutExpired as exc:  # what the watchdog would reset
-            killed = True
+        except subprocess.TimeoutExpired as exc:
+            hung = True
             output = str(exc.stdout or "") + str(exc.stderr or "")
         awake_ms = int((time.monotonic() - t0) * 1000)
         sleep_file = self.simdir / "sleep.json"
+        cause = ""
         if sleep_file.exists():
             slept = json.loads(sleep_file.read_text())
             sleep_ms, fw_awake = int(slept["sleep_ms"]), int(slept["awake_ms"])
             self.reset = "deepsleep"
         else:
             sleep_ms, fw_awake = 0, awake_ms
-            self.reset = "wdt" if killed else "hard"
-        wake = Wake(index, self.now, awake_ms, fw_awake, sleep_ms, killed, output)
+            if reset_file.exists():
+                cause = json.loads(reset_file.read_text())["cause"]
+            else:
+                cause = "hung" if hung else "exit"
+            if cause == "brownout":  # the ESP32 port reports it as a power-on
+                self.power_cycle()
+            else:
+                self.reset = "wdt" if cause == "wdt" else "hard"
+        wake = Wake(index, self.now, awake_ms, fw_awake, sleep_ms, bool(cause), output,
+                    cause)
         self.wakes.append(wake)
         self.now += (fw_awake + sleep_ms) / 1000
         return wake
@@ -228,8 +265,9 @@ class Collector:
         self.client.disconnect()
 
 
-RTC_HEADER = "<4sIIHHIIIIHHHH"
+RTC_HEADER = "<4sIIHHIIIIHHHHHBBI"
 RING_HEADER = "<4sIIII"
+RING_SEGMENT = 256
 READING = "<IhHh"
 
 
@@ -239,7 +277,7 @@ def rtc_state(dev: SimDevice) -> dict[str, Any]:
     fields = struct.unpack_from(RTC_HEADER, raw)
     names = ["magic", "seq", "boot", "samples_since_upload", "fail_streak", "next_try_ts",
              "drops", "sensor_failures", "last_ntp_ts", "sample_s", "upload_every",
-             "urgent_rh_centi", "count"]
+             "urgent_rh_centi", "count", "wdt_resets", "flags", "pad", "ring_from"]
     state = dict(zip(names, fields, strict=True))
     size = struct.calcsize(READING)
     base = struct.calcsize(RTC_HEADER)
@@ -252,11 +290,14 @@ def ring_readings(dev: SimDevice, name: str = "readings.ring") -> list[tuple[int
     path = dev.flash / name
     if not path.exists():
         return []
-    raw = path.read_bytes()
-    _, capacity, head, count, _ = struct.unpack_from(RING_HEADER, raw)
-    size, base = struct.calcsize(READING), struct.calcsize(RING_HEADER)
-    return [struct.unpack_from(READING, raw, base + ((head + i) % capacity) * size)
-            for i in range(count)]
+    _, _, first, end, _ = struct.unpack_from(RING_HEADER, path.read_bytes())
+    size = struct.calcsize(READING)
+    out = []
+    for i in range(first, end):
+        seg, slot = divmod(i, RING_SEGMENT)
+        raw = (dev.flash / f"{name}.{seg}").read_bytes()
+        out.append(struct.unpack_from(READING, raw, slot * size))
+    return out
 
 
 class FakeBroker:
