@@ -23,6 +23,7 @@ NTP_MIN_TS = 1764201600   # 2025-11-27: an NTP answer before this firmware is re
 NTP_MAX_STEP_S = 600      # once set, an answer may move the clock this far, plus 5 %
                           # of the time since the last sync (ESP32 drift <= 2.2 %)
 MQTT_KEEPALIVE_S = 60
+MQTT_MAX_PACKET = 4096    # a larger packet from the broker is read past, not kept
 CONFIG_MAX_BYTES = 512    # a retained config longer than this is ignored
 MIN_SLEEP_MS = 1000
 

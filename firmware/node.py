@@ -212,7 +212,7 @@ class Node:
             with open(S.MQTT_CA_FILE, "rb") as f:
                 ca = f.read()
         client = mqtt.Client(self.device_id, S.MQTT_HOST, S.MQTT_PORT, self.device_id,
-                             S.MQTT_PASSWORD, S.MQTT_KEEPALIVE_S, ca)
+                             S.MQTT_PASSWORD, S.MQTT_KEEPALIVE_S, ca, S.MQTT_MAX_PACKET)
         client.on_message = self._on_message
         try:
             client.connect(deadline, payloads.topic(self.device_id, "status"),
@@ -233,6 +233,8 @@ class Node:
             # SUBSCRIBE, so they arrive before the answer to the ping: no fixed wait.
             client.subscribe(payloads.topic(self.device_id, "config"), deadline)
             client.ping(deadline)
+            if client.oversized:
+                log("config over", S.MQTT_MAX_PACKET, "bytes ignored")
             status = payloads.status(S.FW_VERSION, batt, st.boot, reset_name(), {
                 "seq": st.seq, "buffered": self.buffer.pending, "drops": self.buffer.drops,
                 "sensor_failures": st.sensor_failures, "wdt_resets": st.resets,
