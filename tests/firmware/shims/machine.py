@@ -114,6 +114,8 @@ class RTC:
                     return f.read()
             except OSError:
                 return b""
+        if len(data) > 2048:  # the ESP32 port's user RTC memory
+            raise ValueError("buffer too long")
         with open(_sim.path("rtc.bin"), "wb") as f:
             f.write(data)
         return None
