@@ -235,6 +235,26 @@ def check_ring_erases_bounded_over_30_days():
     print("worst erases per spill or pop:", worst, "total:", flash.erases)
 
 
+def check_drip_deadline():
+    # a broker (port in $DW_PORT) that answers CONNACK, then drips a PUBLISH at one
+    # byte per second: a 2 s deadline must end the read at 2 s, not when it is done
+    import os
+    import time
+
+    from deadline import Deadline
+
+    client = mqtt.Client("d", "127.0.0.1", int(os.getenv("DW_PORT")))
+    client.connect(Deadline(2000))
+    t0 = time.ticks_ms()
+    try:
+        client.wait_msg(Deadline(2000))
+    except mqtt.MQTTTimeout:
+        pass
+    else:
+        raise AssertionError("the dripped packet cannot be complete")
+    print("elapsed_ms", time.ticks_diff(time.ticks_ms(), t0))
+
+
 name = sys.argv[-1]
 globals()["check_" + name]()
 print("PASS", name)

@@ -302,11 +302,12 @@ def ring_readings(dev: SimDevice, name: str = "readings.ring") -> list[tuple[int
 
 class FakeBroker:
     """A TCP server that plays a misbehaving broker: after reading the client's first
-    bytes it sends `reply` (possibly byte by byte with `drip_s` between), then holds
-    the connection open without a word."""
+    bytes it sends `prefix` at once and `reply` (possibly byte by byte with `drip_s`
+    between), then holds the connection open without a word."""
 
-    def __init__(self, reply: bytes = b"", drip_s: float = 0.0) -> None:
+    def __init__(self, reply: bytes = b"", drip_s: float = 0.0, prefix: bytes = b"") -> None:
         self.reply = reply
+        self.prefix = prefix
         self.drip_s = drip_s
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
@@ -333,6 +334,8 @@ class FakeBroker:
         try:
             conn.settimeout(5)
             conn.recv(1024)
+            if self.prefix:
+                conn.sendall(self.prefix)
             for i in range(len(self.reply)):
                 if self._stop.is_set():
                     return
