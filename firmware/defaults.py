@@ -11,6 +11,7 @@ FW_VERSION = "0.1.0"
 SAMPLE_S = 300            # seconds between samples (contract range 30-3600)
 UPLOAD_EVERY = 48         # samples per upload: 48 x 300 s = every 4 h (1-64)
 URGENT_RH_PCT = 85.0      # upload at once when a sample's RH >= this (50-100)
+URGENT_HYSTERESIS_PCT = 5.0  # once per spell: re-armed when RH falls this far below
 
 # --- awake-time budget ---
 WAKE_CAP_MS = 15000       # hard cap on one wake, whatever Wi-Fi/DNS/TLS/broker do

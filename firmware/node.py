@@ -16,7 +16,7 @@ import settings as S
 from buffer import ReadingBuffer
 from deadline import Deadline
 from ringfile import RingFile
-from rtcstate import FLAG_COLD_PENDING, FLAG_LOW_BATTERY, State
+from rtcstate import FLAG_COLD_PENDING, FLAG_LOW_BATTERY, FLAG_URGENT_SENT, State
 from sht4x import SHT4x
 
 # Unix seconds = time.time() + offset (the ESP32 port counts from 2000, unix from 1970).
@@ -126,7 +126,20 @@ class Node:
             else:
                 surface = probe[0]
         self.buffer.add(reading.pack(ts, air[0], air[1], surface))
-        return air[1] >= st.urgent_rh_centi
+        return self._urgent(air[1])
+
+    def _urgent(self, rh):
+        """One urgent upload per humid spell: when RH first reaches the threshold; the
+        spell ends when RH falls URGENT_HYSTERESIS_PCT below it. (Uploading at every
+        wake of a spell would cost a damp flat's node most of its battery.)"""
+        st = self.state
+        if rh < st.urgent_rh_centi - int(S.URGENT_HYSTERESIS_PCT * 100):
+            st.flags &= ~FLAG_URGENT_SENT
+            return False
+        if rh < st.urgent_rh_centi or st.flags & FLAG_URGENT_SENT:
+            return False
+        st.flags |= FLAG_URGENT_SENT
+        return True
 
     # ---------------------------------------------------------------- upload
     def upload_due(self, urgent):

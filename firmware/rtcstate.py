@@ -19,6 +19,7 @@ RTC_MEMORY = 2048  # bytes of user RTC memory on the ESP32 port
 MAX_READINGS = (RTC_MEMORY - HEADER_SIZE - CRC_SIZE) // reading.SIZE
 FLAG_LOW_BATTERY = 1
 FLAG_COLD_PENDING = 2  # a cold boot's "unfinished" mark in flash is still to clear
+FLAG_URGENT_SENT = 4   # this humid spell has had its urgent upload
 
 
 class State:

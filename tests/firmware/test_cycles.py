@@ -86,3 +86,15 @@ def test_urgent_humidity_uploads_at_once(
     assert collector.wait_for(lambda: len(collector.of_kind("telemetry")) == 2)
     _, readings = delivered(collector, dev.now)
     assert len(readings) == 4 and readings[-1].rh_pct >= 85.0
+
+
+def test_a_humid_spell_uploads_once_not_at_every_wake(
+    broker: Mosquitto, collector: Collector, make_device: Callable[..., SimDevice]
+) -> None:
+    # measurements 2-6 read RH >= 85 % (one spell), 7 drops well below, 9 is a new spell
+    dev = make_device(broker.host, broker.port, sim={"urgent": [2, 3, 4, 5, 6, 9]})
+    for _ in range(11):
+        dev.wake()
+    assert collector.wait_for(lambda: len(collector.of_kind("telemetry")) == 3)
+    _, readings = delivered(collector, dev.now)
+    assert len(readings) == 10, "power-on upload, then one per spell (wakes 2 and 9)"
