@@ -16,8 +16,8 @@ import settings as S
 from buffer import ReadingBuffer
 from deadline import Deadline
 from ringfile import RingFile
-from rtcstate import FLAG_COLD_PENDING, FLAG_LOW_BATTERY, FLAG_URGENT_SENT, State
-from sht4x import SHT4x
+import wake
+from rtcstate import FLAG_COLD_PENDING, FLAG_LOW_BATTERY, FLAG_SURFACE, FLAG_UPLOAD_NOW, State
 
 # Unix seconds = time.time() + offset (the ESP32 port counts from 2000, unix from 1970).
 EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
@@ -105,41 +105,20 @@ class Node:
 
     # ---------------------------------------------------------------- sample
     def sample(self):
-        """Take one reading into the buffer. True when it is urgent (RH >= threshold)."""
+        """Take one reading into the buffer. True when it is urgent. The sampling wake
+        (wake.py) may already have taken this wake's urgent reading."""
         st = self.state
-        i2c = machine.I2C(S.I2C_ID, scl=machine.Pin(S.I2C_SCL), sda=machine.Pin(S.I2C_SDA),
-                          freq=S.I2C_FREQ)
-        ts = unix_now()
-        air = SHT4x(i2c, S.SHT4X_AIR_ADDR, S.SHT4X_MEAS_MS, S.SHT4X_RESET_MS,
-                    S.SHT4X_ATTEMPTS).measure()
-        st.samples_since_upload += 1
-        if air is None:
-            st.sensor_failures += 1
-            log("air sensor failed twice; reading skipped")
-            return False
-        surface = None
-        if S.SHT4X_SURFACE_ADDR is not None:
-            probe = SHT4x(i2c, S.SHT4X_SURFACE_ADDR, S.SHT4X_MEAS_MS, S.SHT4X_RESET_MS,
-                          S.SHT4X_ATTEMPTS).measure()
-            if probe is None:
-                st.sensor_failures += 1
-            else:
-                surface = probe[0]
-        self.buffer.add(reading.pack(ts, air[0], air[1], surface))
-        return self._urgent(air[1])
-
-    def _urgent(self, rh):
-        """One urgent upload per humid spell: when RH first reaches the threshold; the
-        spell ends when RH falls URGENT_HYSTERESIS_PCT below it. (Uploading at every
-        wake of a spell would cost a damp flat's node most of its battery.)"""
-        st = self.state
-        if rh < st.urgent_rh_centi - int(S.URGENT_HYSTERESIS_PCT * 100):
-            st.flags &= ~FLAG_URGENT_SENT
-            return False
-        if rh < st.urgent_rh_centi or st.flags & FLAG_URGENT_SENT:
-            return False
-        st.flags |= FLAG_URGENT_SENT
-        return True
+        if S.SHT4X_SURFACE_ADDR is None:
+            st.flags &= ~FLAG_SURFACE
+        else:
+            st.flags |= FLAG_SURFACE
+        if st.flags & FLAG_UPLOAD_NOW:
+            st.flags &= ~FLAG_UPLOAD_NOW
+            return True
+        record, urgent = wake.measure(st, S)
+        if record is not None:
+            self.buffer.add(record)
+        return urgent
 
     # ---------------------------------------------------------------- upload
     def upload_due(self, urgent):

