@@ -98,10 +98,13 @@ class Client:
             if left <= 0:
                 raise MQTTTimeout("deadline passed")
             sock.settimeout(left / 1000)
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.verify_mode = ssl.CERT_REQUIRED
-            ctx.load_verify_locations(cadata=self.ca_data)
-            self.sock = ctx.wrap_socket(sock, server_hostname=self.host)
+            try:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.load_verify_locations(cadata=self.ca_data)
+                self.sock = ctx.wrap_socket(sock, server_hostname=self.host)
+            except (OSError, ValueError) as exc:  # mbedTLS: a bad CA, name or handshake
+                raise MQTTError("tls: %r" % (exc,))
             self.sock.setblocking(False)
         self.poller = select.poll()
         self.poller.register(self.sock, select.POLLIN)

@@ -153,7 +153,7 @@ class SimDevice:
         wdt_s = (self.settings.get("WAKE_CAP_MS", 15000)
                  + self.settings.get("WDT_MARGIN_MS", 5000)) / 1000
         env = dict(os.environ, DW_SIM=str(self.simdir),
-                   MICROPYPATH=f"{SHIMS}:{self.flash}:{self.build}")
+                   MICROPYPATH=f"{SHIMS}:{self.flash}:{self.build}:.frozen")
         t0 = time.monotonic()
         hung = False
         try:
