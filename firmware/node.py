@@ -227,10 +227,15 @@ class Node:
             client.ping(deadline)
             if client.oversized:
                 log("config over", S.MQTT_MAX_PACKET, "bytes ignored")
-            status = payloads.status(S.FW_VERSION, batt, st.boot, reset_name(), {
+            extra = {
                 "seq": st.seq, "buffered": self.buffer.pending, "drops": self.buffer.drops,
                 "sensor_failures": st.sensor_failures, "wdt_resets": st.resets,
-                "awake_ms": self.wake.elapsed_ms()})
+                "awake_ms": self.wake.elapsed_ms()}
+            if st.flags & FLAG_COLD_PENDING:  # once per power-on: boots lost before it
+                unfinished = config.load_node_file(S.STATE_FILE).get("unfinished")
+                if isinstance(unfinished, int) and unfinished > 1:
+                    extra["unfinished_boots"] = unfinished - 1  # brownouts, power loops
+            status = payloads.status(S.FW_VERSION, batt, st.boot, reset_name(), extra)
             client.publish(payloads.topic(self.device_id, "status"), status, deadline,
                            retain=True)
             client.disconnect(deadline)

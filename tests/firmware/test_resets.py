@@ -84,6 +84,9 @@ def test_brownout_on_transmit_backs_off_and_keeps_the_reading(
     for reading, wake in zip(readings, dev.wakes, strict=True):
         assert abs(reading.ts - wake.start_ts) <= 2, (reading.ts, wake.start_ts)
     assert json.loads((dev.flash / "node.json").read_text())["unfinished"] == 0
+    statuses = [json.loads(p) for p in collector.of_kind("status")]
+    assert statuses[0]["unfinished_boots"] == 1, "the brownout is reported"
+    assert statuses[0]["boot"] == 2, "a second cold boot, counted"
 
 
 def test_low_battery_means_no_upload_until_it_recovers(
