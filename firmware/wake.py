@@ -73,13 +73,17 @@ def quick():
     rtc = machine.RTC()
     st = State(MAX_READINGS, D.SAMPLE_S, D.UPLOAD_EVERY, 8500).load(rtc.memory())
     st.capacity = st.capacity_saved  # keep the full path's capacity (RTC_READINGS)
-    if (st.fresh or st.flags & FLAG_UPLOAD_NOW or st.count >= st.capacity
-            or st.samples_since_upload + 1 >= st.upload_every):
-        return  # an upload is due, or RTC memory is full: needs the filesystem
+    if st.fresh or st.flags & FLAG_UPLOAD_NOW or st.count >= st.capacity:
+        return  # RTC memory full (a spill needs the filesystem), or no state
+    backing_off = unix_now() < st.next_try_ts  # after a failure: no upload either way
+    if st.samples_since_upload + 1 >= st.upload_every:
+        if not backing_off:
+            return  # an upload is due
+        log("backing off until", st.next_try_ts)
     record, now = measure(st, D)
     if record is not None:
         st.readings += record
-    if now:
+    if now and not backing_off:
         st.flags |= FLAG_UPLOAD_NOW  # node.py uploads at once, without sampling again
         rtc.memory(st.dump())
         return
