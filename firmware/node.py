@@ -56,6 +56,7 @@ class Node:
         self.rtc = machine.RTC()
         st = State(S.RTC_READINGS, S.SAMPLE_S, S.UPLOAD_EVERY, int(S.URGENT_RH_PCT * 100 + 0.5))
         st.load(self.rtc.memory())
+        st.wdt_ms = S.WAKE_CAP_MS + S.WDT_MARGIN_MS
         self.state = st
         self.buffer = ReadingBuffer(st, RingFile(S.RING_FILE, S.RING_READINGS))
         if st.fresh:
@@ -336,7 +337,9 @@ def battery_mv():
 
 
 def main():
-    wdt = machine.WDT(timeout=S.WAKE_CAP_MS + S.WDT_MARGIN_MS)  # never fed: a hang resets
+    # Never fed: a hang resets. The sampling wake may have armed it already (with the
+    # same timeout, saved in RTC state); a second one would fail on the ESP32.
+    wdt = wake.dog or machine.WDT(timeout=S.WAKE_CAP_MS + S.WDT_MARGIN_MS)
     try:
         Node().run()
     except Exception as exc:  # state could not even load: sleep a full period anyway

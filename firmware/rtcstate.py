@@ -12,7 +12,7 @@ from binascii import crc32
 import reading
 
 MAGIC = b"DWS2"
-HEADER = "<4sIIHHIIIIHHHHHBBI"
+HEADER = "<4sIIHHIIIIHHHHHBBIH"
 HEADER_SIZE = struct.calcsize(HEADER)
 CRC_SIZE = 4
 RTC_MEMORY = 2048  # bytes of user RTC memory on the ESP32 port
@@ -42,6 +42,7 @@ class State:
         self.flags = 0
         self.ring_from = 0    # ring records before this index predate this power-on
         self.capacity_saved = 0  # the capacity the full path set (for the sampling wake)
+        self.wdt_ms = 0          # the full path's watchdog timeout (for the sampling wake)
         self.readings = bytearray()
         self.fresh = True  # True when RTC memory held no valid state (cold boot)
 
@@ -63,7 +64,7 @@ class State:
         if crc32(memoryview(raw)[:end]) != crc:
             return self
         (_, seq, boot, since, streak, next_try, drops, failures, last_ntp,
-         sample_s, upload_every, urgent, _, resets, flags, saved, ring_from) = fields
+         sample_s, upload_every, urgent, _, resets, flags, saved, ring_from, wdt_ds) = fields
         if not (30 <= sample_s <= 3600 and 1 <= upload_every <= 64
                 and 5000 <= urgent <= 10000 and since <= 10000 and streak <= 30):
             return self
@@ -72,7 +73,7 @@ class State:
         self.next_try_ts, self.drops, self.sensor_failures = next_try, drops, failures
         self.last_ntp_ts, self.sample_s, self.upload_every = last_ntp, sample_s, upload_every
         self.urgent_rh_centi, self.resets, self.flags = urgent, resets, flags
-        self.ring_from, self.capacity_saved = ring_from, saved
+        self.ring_from, self.capacity_saved, self.wdt_ms = ring_from, saved, wdt_ds * 100
         self.readings = bytearray(raw[HEADER_SIZE:end])
         self.fresh = False
         return self
@@ -83,5 +84,6 @@ class State:
             self.fail_streak, self.next_try_ts, self.drops, self.sensor_failures,
             self.last_ntp_ts, self.sample_s, self.upload_every, self.urgent_rh_centi,
             self.count, min(self.resets, 65535), self.flags, self.capacity, self.ring_from,
+            min(self.wdt_ms // 100, 65535),
         ) + self.readings
         return body + struct.pack("<I", crc32(body))

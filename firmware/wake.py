@@ -14,6 +14,7 @@ from sht4x import SHT4x
 
 # Unix seconds = time.time() + offset (the ESP32 port counts from 2000, unix from 1970).
 EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
+dog = None  # the watchdog quick() armed; node.main() keeps it rather than arm another
 
 
 def unix_now():
@@ -69,10 +70,13 @@ def quick():
     t0 = time.ticks_ms()
     if machine.reset_cause() != machine.DEEPSLEEP_RESET:
         return  # power-on, watchdog, brownout: the full path decides
-    machine.WDT(timeout=D.WAKE_CAP_MS + D.WDT_MARGIN_MS)  # a hung sensor resets too
     rtc = machine.RTC()
     st = State(MAX_READINGS, D.SAMPLE_S, D.UPLOAD_EVERY, 8500).load(rtc.memory())
     st.capacity = st.capacity_saved  # keep the full path's capacity (RTC_READINGS)
+    if st.fresh or not st.wdt_ms:
+        return
+    global dog
+    dog = machine.WDT(timeout=st.wdt_ms)  # the full path's timeout: a hung sensor resets
     if st.fresh or st.flags & FLAG_UPLOAD_NOW or st.count >= st.capacity:
         return  # RTC memory full (a spill needs the filesystem), or no state
     backing_off = unix_now() < st.next_try_ts  # after a failure: no upload either way

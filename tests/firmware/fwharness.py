@@ -271,7 +271,7 @@ class Collector:
         self.client.disconnect()
 
 
-RTC_HEADER = "<4sIIHHIIIIHHHHHBBI"
+RTC_HEADER = "<4sIIHHIIIIHHHHHBBIH"
 RING_HEADER = "<4sIIII"
 RING_SEGMENT = 256
 READING = "<IhHh"
@@ -283,7 +283,8 @@ def rtc_state(dev: SimDevice) -> dict[str, Any]:
     fields = struct.unpack_from(RTC_HEADER, raw)
     names = ["magic", "seq", "boot", "samples_since_upload", "fail_streak", "next_try_ts",
              "drops", "sensor_failures", "last_ntp_ts", "sample_s", "upload_every",
-             "urgent_rh_centi", "count", "wdt_resets", "flags", "pad", "ring_from"]
+             "urgent_rh_centi", "count", "wdt_resets", "flags", "capacity", "ring_from",
+             "wdt_ds"]
     state = dict(zip(names, fields, strict=True))
     size = struct.calcsize(READING)
     base = struct.calcsize(RTC_HEADER)

@@ -121,3 +121,21 @@ def test_power_on_loses_rtc_memory(
     last = json.loads(collector.of_kind("telemetry")[-1])
     assert last["seq"] == 0, "seq restarts after a power loss, as the contract says"
     assert json.loads((dev.flash / "node.json").read_text())["boot"] == 2
+
+
+def test_a_hang_after_the_sampling_wake_is_reset_on_the_configured_timeout(
+    broker: Mosquitto, collector: Collector, make_device: Callable[..., SimDevice]
+) -> None:
+    # boot.py's sampling wake arms the watchdog before main.py runs; it must use the
+    # device's own cap (3 s + 1 s here), not the defaults' 20 s
+    dev = make_device(broker.host, broker.port, UPLOAD_EVERY=3, WDT_MARGIN_MS=1000,
+                      NTP_EVERY_S=300)
+    for _ in range(3):
+        assert not dev.wake().killed
+    dev.sim["ntp_hang"] = True
+    dev.configure()
+    hung = dev.wake()  # due: the sampling wake hands over, NTP hangs
+    assert hung.killed and hung.reset_cause == "wdt", (hung.reset_cause, hung.output)
+    assert hung.awake_ms < 4000 + 1500, hung.awake_ms
+    after = dev.wake()
+    assert not after.killed and "backing off" in after.output
