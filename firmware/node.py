@@ -92,8 +92,11 @@ class Node:
 
     def _save_node_file(self, unfinished=None):
         st = self.state
-        if unfinished is None:
-            unfinished = 1 if st.flags & FLAG_COLD_PENDING else 0
+        if unfinished is None:  # a config change: keep the count the file holds
+            unfinished = 0
+            if st.flags & FLAG_COLD_PENDING:
+                held = config.load_node_file(S.STATE_FILE).get("unfinished")
+                unfinished = held if isinstance(held, int) and held > 0 else 1
         try:
             config.save_node_file(S.STATE_FILE, {
                 "boot": st.boot, "unfinished": unfinished,
