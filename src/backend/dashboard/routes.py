@@ -12,8 +12,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from backend.api.deps import ReadingsDep, SessionDep
 from backend.dashboard.charts import Line, line_chart
+from backend.deps import ReadingsDep, SessionDep
 from backend.queries import (
     blocks,
     flat_assessments,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from backend.api.deps import SessionDep
 from backend.api.schemas import DevicePublic
+from backend.deps import SessionDep
 from backend.registry import list_devices
 from dampwatch_core.models import Device
 

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
-from backend.api.deps import ReadingsDep, SessionDep
 from backend.api.schemas import (
     FlatPublic,
     FlatRiskPublic,
@@ -17,6 +16,7 @@ from backend.api.schemas import (
     RiskHistoryPoint,
 )
 from backend.api.timeparams import parse_time
+from backend.deps import ReadingsDep, SessionDep
 from backend.queries import flat_assessments, ranked_flats
 from dampwatch_core.models import Flat
 

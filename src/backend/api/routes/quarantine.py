@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.api.deps import SessionDep
 from backend.api.schemas import QuarantinePublic
+from backend.deps import SessionDep
 from backend.queries import quarantine_counts, recent_quarantine
 
 router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])

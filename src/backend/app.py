@@ -1,17 +1,17 @@
-"""The FastAPI application factory."""
+"""The app factory: the API (``backend.api``) and the officers' dashboard
+(``backend.dashboard``) in one FastAPI application, with the resources they share
+(``backend.deps``). Neither package imports the other; only this module sees both."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from backend.api.routes import devices, flats, quarantine
-from backend.dashboard import routes as dashboard
+from backend import api, dashboard
 from backend.readings import ReadingStore
 from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.errors import DampWatchError, NotFoundError, ServiceUnavailable, ValidationError
@@ -53,13 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(flats.router)
-    app.include_router(devices.router)
-    app.include_router(quarantine.router)
+    app.include_router(api.router)
     app.include_router(dashboard.router)
-    app.mount(
-        "/static",
-        StaticFiles(directory=str(Path(dashboard.__file__).parent / "static")),
-        name="static",
-    )
+    app.mount("/static", StaticFiles(directory=str(dashboard.STATIC_DIR)), name="static")
     return app
