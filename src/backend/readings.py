@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from dampwatch_core.influx import InfluxClient
+from dampwatch_core.errors import DampWatchError, ServiceUnavailable
+from dampwatch_core.influx import InfluxClient, Series
 
-__all__ = ["ReadingRow", "ReadingStore"]
+__all__ = ["ReadingRow", "ReadingStore", "ReadingsUnavailable"]
+
+log = logging.getLogger(__name__)
+
+
+class ReadingsUnavailable(ServiceUnavailable):
+    """InfluxDB could not answer; the message is generic (its own error text can hold
+    its address), the kind of failure is logged."""
+
 
 MEASUREMENT = "climate"
 
@@ -29,7 +41,7 @@ class ReadingStore:
         self, flat_id: str, start: int, end: int, limit: int = 100_000
     ) -> list[ReadingRow]:
         """Readings of ``flat_id`` with ``start <= ts < end`` (Unix seconds), oldest first."""
-        series = self.client.query(
+        series = self._query(
             f"SELECT temp_c, rh_pct, surface_c FROM {MEASUREMENT} "  # noqa: S608 (constant)
             "WHERE flat = $flat AND time >= $start AND time < $end "
             "GROUP BY device, room ORDER BY time ASC LIMIT $limit",
@@ -51,3 +63,10 @@ class ReadingStore:
                 )
         rows.sort(key=lambda r: (r.ts, r.room, r.device_id))
         return rows
+
+    def _query(self, q: str, params: Mapping[str, Any]) -> list[Series]:
+        try:
+            return self.client.query(q, params)
+        except DampWatchError as exc:
+            log.warning("readings query failed (%s)", type(exc).__name__)
+            raise ReadingsUnavailable("the readings store is unavailable") from None

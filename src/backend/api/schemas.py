@@ -7,7 +7,11 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "ERRORS",
+    "NOT_FOUND",
     "DevicePublic",
+    "ErrorPublic",
+    "FieldErrorPublic",
     "FlatPublic",
     "FlatRiskPublic",
     "FlatRiskSummary",
@@ -16,6 +20,34 @@ __all__ = [
     "ReadingsPublic",
     "RiskHistoryPoint",
 ]
+
+
+class FieldErrorPublic(BaseModel):
+    """What is wrong with one parameter."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorPublic(BaseModel):
+    """Every error response: a message for a person, and per parameter for a program."""
+
+    detail: str
+    errors: list[FieldErrorPublic] = []
+
+
+#: Error responses every API route may give (the app factory answers them).
+ERRORS: dict[int | str, dict[str, object]] = {
+    422: {
+        "model": ErrorPublic,
+        "description": "A parameter breaks its rule; the message says which",
+    },
+    503: {"model": ErrorPublic, "description": "A store is unavailable; try again later"},
+}
+NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorPublic, "description": "No such flat or device"}
+}
 
 
 class FlatPublic(BaseModel):

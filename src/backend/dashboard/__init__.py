@@ -7,8 +7,8 @@ on any council PC), from the same queries as the API.
 
 from pathlib import Path
 
-from backend.dashboard.routes import router
+from backend.dashboard.routes import error_page, router
 
-__all__ = ["STATIC_DIR", "router"]
+__all__ = ["STATIC_DIR", "error_page", "router"]
 
 STATIC_DIR = Path(__file__).parent / "static"

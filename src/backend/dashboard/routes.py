@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from backend.dashboard.charts import Line, line_chart
 from backend.deps import ReadingsDep, SessionDep
+from backend.params import CODE_PATTERN, MAX_OFFSET, TEXT_PATTERN, FlatIdPath
 from backend.queries import (
     blocks,
     flat_assessments,
@@ -23,11 +24,18 @@ from backend.queries import (
     ranked_flats,
     recent_quarantine,
 )
+from backend.readings import ReadingsUnavailable
 from backend.registry import list_devices
 from dampwatch_core.models import Flat
 
+__all__ = ["PER_PAGE", "error_page", "router"]
+
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+PER_PAGE = 100
+MAX_PAGE = MAX_OFFSET // PER_PAGE
+TITLES = {404: "Not found", 422: "Cannot show that", 503: "Temporarily unavailable"}
 
 
 def _when(value: datetime | None) -> str:
@@ -39,22 +47,34 @@ def _when(value: datetime | None) -> str:
 templates.env.filters["when"] = _when
 
 
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """The page for an error (the app factory answers every error of a page with it)."""
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"title": TITLES.get(status, "Something went wrong"), "message": message},
+        status_code=status,
+    )
+
+
 @router.get("/", response_class=HTMLResponse)
 def estate(
     request: Request,
     session: SessionDep,
-    block: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    block: Annotated[str | None, Query(max_length=128, pattern=TEXT_PATTERN)] = None,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
-    per_page = 100
+    per_page = PER_PAGE
+    # one more than a page, to know whether there is a next one
     rows = ranked_flats(
-        session, sort="risk", block=block or None, limit=per_page, offset=(page - 1) * per_page
+        session, sort="risk", block=block or None, limit=per_page + 1, offset=(page - 1) * per_page
     )
     return templates.TemplateResponse(
         request,
         "estate.html",
         {
-            "rows": rows,
+            "rows": rows[:per_page],
+            "has_next": len(rows) > per_page,
             "blocks": blocks(session),
             "block": block or "",
             "counts": level_counts(session),
@@ -67,7 +87,7 @@ def estate(
 @router.get("/flats/{flat_id}", response_class=HTMLResponse)
 def flat_page(
     request: Request,
-    flat_id: str,
+    flat_id: FlatIdPath,
     session: SessionDep,
     readings: ReadingsDep,
     days: Annotated[int, Query(ge=1, le=90)] = 7,
@@ -77,7 +97,11 @@ def flat_page(
         raise HTTPException(404, f"flat {flat_id!r} not found")
     assessments = flat_assessments(session, flat_id, 90)
     end = int(time.time())
-    rows = readings.for_flat(flat_id, end - days * 86400, end + 1)
+    try:
+        rows = readings.for_flat(flat_id, end - days * 86400, end + 1)
+        readings_unavailable = False
+    except ReadingsUnavailable:
+        rows, readings_unavailable = [], True
     rooms = sorted({r.room for r in rows})
     temp_chart = line_chart(
         [Line(room, [(r.ts, r.temp_c) for r in rows if r.room == room]) for room in rooms]
@@ -109,6 +133,7 @@ def flat_page(
             "rh_chart": rh_chart,
             "days": days,
             "reading_count": len(rows),
+            "readings_unavailable": readings_unavailable,
         },
     )
 
@@ -120,7 +145,9 @@ def devices_page(request: Request, session: SessionDep) -> HTMLResponse:
 
 @router.get("/quarantine", response_class=HTMLResponse)
 def quarantine_page(
-    request: Request, session: SessionDep, reason: str | None = None
+    request: Request,
+    session: SessionDep,
+    reason: Annotated[str | None, Query(max_length=64, pattern=CODE_PATTERN)] = None,
 ) -> HTMLResponse:
     return templates.TemplateResponse(
         request,

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 
 from backend.api.schemas import (
+    ERRORS,
+    NOT_FOUND,
     FlatPublic,
     FlatRiskPublic,
     FlatRiskSummary,
@@ -17,10 +19,11 @@ from backend.api.schemas import (
 )
 from backend.api.timeparams import parse_time
 from backend.deps import ReadingsDep, SessionDep
+from backend.params import FlatIdPath, Offset, invalid
 from backend.queries import flat_assessments, ranked_flats
 from dampwatch_core.models import Flat
 
-router = APIRouter(prefix="/api/v1/flats", tags=["flats"])
+router = APIRouter(prefix="/api/v1/flats", tags=["flats"], responses=ERRORS)
 
 MAX_WINDOW_S = 400 * 24 * 3600
 
@@ -30,7 +33,7 @@ def list_flats(
     session: SessionDep,
     sort: Literal["id", "risk"] = "id",
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[FlatRiskSummary]:
     """Flats with their latest risk; ``sort=risk`` puts the highest risk first."""
     rows = ranked_flats(session, sort=sort, limit=limit, offset=offset)
@@ -48,9 +51,9 @@ def list_flats(
     ]
 
 
-@router.get("/{flat_id}/risk")
+@router.get("/{flat_id}/risk", responses=NOT_FOUND)
 def flat_risk(
-    flat_id: str,
+    flat_id: FlatIdPath,
     session: SessionDep,
     history: Annotated[int, Query(ge=0, le=1000, description="past assessments to include")] = 90,
 ) -> FlatRiskPublic:
@@ -85,21 +88,25 @@ def flat_risk(
     )
 
 
-@router.get("/{flat_id}")
-def get_flat(flat_id: str, session: SessionDep) -> FlatPublic:
+@router.get("/{flat_id}", responses=NOT_FOUND)
+def get_flat(flat_id: FlatIdPath, session: SessionDep) -> FlatPublic:
     flat = session.get(Flat, flat_id)
     if flat is None:
         raise HTTPException(404, f"flat {flat_id!r} not found")
     return FlatPublic.model_validate(flat)
 
 
-@router.get("/{flat_id}/readings")
+@router.get("/{flat_id}/readings", responses=NOT_FOUND)
 def flat_readings(
-    flat_id: str,
+    flat_id: FlatIdPath,
     session: SessionDep,
     readings: ReadingsDep,
-    start: Annotated[str | None, Query(alias="from", description="Unix s or ISO 8601")] = None,
-    end: Annotated[str | None, Query(alias="to", description="Unix s or ISO 8601")] = None,
+    start: Annotated[
+        str | None, Query(alias="from", max_length=64, description="Unix s or ISO 8601")
+    ] = None,
+    end: Annotated[
+        str | None, Query(alias="to", max_length=64, description="Unix s or ISO 8601")
+    ] = None,
 ) -> ReadingsPublic:
     """Readings of every device in the flat, ``from <= ts < to`` (default: last 24 h)."""
     if session.get(Flat, flat_id) is None:
@@ -108,9 +115,9 @@ def flat_readings(
     t_end = parse_time(end, "to") if end is not None else now + 1
     t_start = parse_time(start, "from") if start is not None else t_end - 24 * 3600
     if t_start >= t_end:
-        raise HTTPException(422, "'from' must be before 'to'")
+        raise invalid("from", "'from' must be before 'to'")
     if t_end - t_start > MAX_WINDOW_S:
-        raise HTTPException(422, f"the window may span at most {MAX_WINDOW_S // 86400} days")
+        raise invalid("to", f"the window may span at most {MAX_WINDOW_S // 86400} days")
     rows = readings.for_flat(flat_id, t_start, t_end)
     return ReadingsPublic(
         flat_id=flat_id,

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.api.schemas import QuarantinePublic
+from backend.api.schemas import ERRORS, QuarantinePublic
 from backend.deps import SessionDep
+from backend.params import CODE_PATTERN, TEXT_PATTERN
 from backend.queries import quarantine_counts, recent_quarantine
 
-router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])
+router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"], responses=ERRORS)
 
 PREVIEW_BYTES = 512
 
@@ -18,8 +19,13 @@ PREVIEW_BYTES = 512
 @router.get("")
 def quarantine(
     session: SessionDep,
-    reason: str | None = None,
-    device: str | None = None,
+    reason: Annotated[
+        str | None, Query(max_length=64, pattern=CODE_PATTERN, description="e.g. not_json")
+    ] = None,
+    device: Annotated[
+        str | None,
+        Query(max_length=64, pattern=TEXT_PATTERN, description="device id as it was sent"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[QuarantinePublic]:
     rows = recent_quarantine(session, reason=reason, device=device, limit=limit)
