@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -91,9 +92,7 @@ def seed(database_url: str) -> None:
         engine.dispose()
 
 
-def write_readings(
-    influx_url: str, database: str, flat: str, device: str, room: str, times: range
-) -> None:
+def write_readings(settings: Settings, flat: str, device: str, room: str, times: range) -> None:
     """Raw readings straight into InfluxDB, as the gateway writes them."""
     lines = [
         format_line(
@@ -104,7 +103,7 @@ def write_readings(
         )
         for t in times
     ]
-    with InfluxClient(influx_url, database) as client:
+    with InfluxClient(settings.influx_url, settings.influx_database) as client:
         for k in range(0, len(lines), 5000):
             client.write_lines(lines[k : k + 5000])
 
@@ -133,6 +132,14 @@ def seeded_settings(database_url: str, influx_db: tuple[str, str]) -> Settings:
     return Settings(
         database_url=database_url, influx_url=influx_db[0], influx_database=influx_db[1]
     )
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path, influx_db: tuple[str, str]) -> Settings:
+    """The seeded estate on SQLite, for tests about InfluxDB alone."""
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    seed(url)
+    return Settings(database_url=url, influx_url=influx_db[0], influx_database=influx_db[1])
 
 
 @pytest.fixture

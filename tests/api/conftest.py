@@ -14,6 +14,7 @@ from apiharness import (
     influx_server,
     live_api,
     seeded_settings,
+    sqlite_settings,
 )
 
-__all__ = ["client", "influx_db", "influx_server", "live_api", "seeded_settings"]
+__all__ = ["client", "influx_db", "influx_server", "live_api", "seeded_settings", "sqlite_settings"]

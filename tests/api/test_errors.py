@@ -23,6 +23,7 @@ NUMERIC_PARAMS = [
     (FLATS, "limit"),
     (f"{FLATS}/B-2/risk", "history"),
     ("/api/v1/quarantine", "limit"),
+    (f"{FLATS}/B-2/readings", "limit"),
     ("/", "page"),
     ("/flats/B-2", "days"),
 ]
@@ -50,6 +51,7 @@ NUL_CASES = [
     f"{FLATS}/A-1%00",
     f"{FLATS}/A-1%00/readings",
     f"{FLATS}/A-1/readings?from=1%00",
+    f"{FLATS}/A-1/readings?cursor=%00",
     "/api/v1/devices/esp32-%00",
     "/api/v1/devices?flat=A-1%00",
     "/api/v1/quarantine?reason=not_json%00",
@@ -92,9 +94,9 @@ BAD_TIMES = [
     ({"from": "2025-11-03T09:00:00+00:00", "to": "2025-11-03T08:00:00Z"}, "before"),
     ({"from": "0"}, "2000"),
     ({"to": "4102444801"}, "2100"),
-    ({"from": "9999-12-31T23:59:59+00:00"}, "2100"),
+    ({"to": "9999-12-31T23:59:59+00:00"}, "2100"),
     ({"from": "0001-01-01T00:00:00+14:00"}, "2000"),
-    ({"from": "99999999999999999999999"}, "2100"),
+    ({"to": "99999999999999999999999"}, "2100"),
     ({"from": "1700000000", "to": str(1700000000 + 400 * 86400 + 1)}, "400 days"),
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -77,19 +78,32 @@ class DevicePublic(BaseModel):
 
 
 class ReadingPublic(BaseModel):
+    """A reading; at hourly resolution one device-hour (``ts`` its start): the means,
+    with the minimum and maximum and the number of readings in the hour."""
+
     ts: int
     device_id: str
     room: str
     temp_c: float
     rh_pct: float
     surface_c: float | None
+    temp_c_min: float | None = None
+    temp_c_max: float | None = None
+    rh_pct_max: float | None = None
+    samples: int | None = None
 
 
 class ReadingsPublic(BaseModel):
+    """One page of a flat's readings, oldest first, across all its devices."""
+
     flat_id: str
     start: int
     end: int
+    resolution: Literal["raw", "hourly"]
     count: int
+    #: true when the window holds more rows than this page: ask again with ``next_cursor``
+    partial: bool
+    next_cursor: str | None
     readings: list[ReadingPublic]
 
 

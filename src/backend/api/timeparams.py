@@ -8,15 +8,15 @@ from datetime import datetime
 
 from backend.params import invalid
 
-__all__ = ["MAX_TS", "MIN_TS", "parse_time"]
+__all__ = ["MAX_TS", "MIN_TS", "check_range", "parse_time"]
 
 MIN_TS = 946_684_800  # 2000-01-01T00:00:00Z
 MAX_TS = 4_102_444_800  # 2100-01-01T00:00:00Z
 
 
-def parse_time(value: str, name: str) -> int:
+def parse_time(value: str, name: str, *, bounded: bool = True) -> int:
     """Unix seconds from ``value``; a 422 with a message when it is neither form or
-    lies outside 2000-01-01 .. 2100-01-01."""
+    (``bounded``) lies outside 2000-01-01 .. 2100-01-01."""
     text = value.strip()
     try:
         ts = int(text)
@@ -35,6 +35,11 @@ def parse_time(value: str, name: str) -> int:
             ts = int(parsed.timestamp())
         except (OverflowError, ValueError):
             ts = MIN_TS - 1 if parsed.year < 2000 else MAX_TS + 1
+    return check_range(ts, name) if bounded else ts
+
+
+def check_range(ts: int, name: str) -> int:
+    """``ts``, or a 422 when it lies outside 2000-01-01 .. 2100-01-01."""
     if not MIN_TS <= ts <= MAX_TS:
         raise invalid(
             name,

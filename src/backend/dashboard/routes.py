@@ -24,7 +24,7 @@ from backend.queries import (
     ranked_flats,
     recent_quarantine,
 )
-from backend.readings import ReadingsUnavailable
+from backend.readings import ReadingRow, ReadingStore, ReadingsUnavailable
 from backend.registry import list_devices
 from dampwatch_core.models import Flat
 
@@ -34,6 +34,9 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 PER_PAGE = 100
+#: the flat page charts raw readings up to a week, hourly means beyond
+RAW_CHART_S = 7 * 86400 + 1
+CHART_ROWS = 20_000
 MAX_PAGE = MAX_OFFSET // PER_PAGE
 TITLES = {404: "Not found", 422: "Cannot show that", 503: "Temporarily unavailable"}
 
@@ -98,7 +101,7 @@ def flat_page(
     assessments = flat_assessments(session, flat_id, 90)
     end = int(time.time())
     try:
-        rows = readings.for_flat(flat_id, end - days * 86400, end + 1)
+        rows = _chart_rows(readings, flat_id, end - days * 86400, end + 1)
         readings_unavailable = False
     except ReadingsUnavailable:
         rows, readings_unavailable = [], True
@@ -136,6 +139,16 @@ def flat_page(
             "readings_unavailable": readings_unavailable,
         },
     )
+
+
+def _chart_rows(readings: ReadingStore, flat_id: str, start: int, end: int) -> list[ReadingRow]:
+    """Raw readings for up to a week, else (or when a week holds more than a page) hourly
+    means: a chart of a few thousand points per line at most."""
+    if end - start <= RAW_CHART_S:
+        page = readings.page(flat_id, start, end, limit=CHART_ROWS, resolution="raw")
+        if page.next is None:
+            return page.rows
+    return readings.page(flat_id, start, end, limit=CHART_ROWS, resolution="hourly").rows
 
 
 @router.get("/devices", response_class=HTMLResponse)
