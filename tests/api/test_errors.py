@@ -193,3 +193,41 @@ def test_an_influxdb_error_is_not_passed_through(seeded_settings: Settings) -> N
         r = c.get(f"{FLATS}/A-1/readings")
     assert r.status_code == 503, r.text
     assert "no_such_database" not in r.text and "database not found" not in r.text
+
+
+def test_the_readings_store_says_nothing_of_influxdb(sqlite_settings: Settings) -> None:
+    from backend.readings import ReadingStore, ReadingsUnavailable
+    from dampwatch_core.influx import InfluxClient
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    for client in (
+        InfluxClient(dead, "dampwatch"),
+        InfluxClient(sqlite_settings.influx_url, "no_such_database"),
+    ):
+        with pytest.raises(ReadingsUnavailable) as caught:
+            ReadingStore(client).page("A-1", 1_700_000_000, 1_700_003_600, limit=10)
+        client.close()
+        assert str(caught.value) == "the readings store is unavailable"
+        assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_service_error_is_answered_without_its_words(sqlite_settings: Settings) -> None:
+    from dampwatch_core.errors import ServiceUnavailable
+    from dampwatch_core.influx import InfluxWriteRejected
+
+    app = create_app(sqlite_settings)
+    secret = "postgresql://dampwatch:s3cret-pw@10.0.0.7:5432/dampwatch"
+
+    @app.get("/api/v1/test-unavailable")
+    def unavailable() -> None:
+        raise ServiceUnavailable(f"cannot reach {secret}")
+
+    @app.get("/api/v1/test-rejected")
+    def rejected() -> None:
+        raise InfluxWriteRejected(f"query failed: {secret}")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        for route in ("/api/v1/test-unavailable", "/api/v1/test-rejected"):
+            r = c.get(route)
+            assert r.status_code == 503, route
+            assert "s3cret" not in r.text and "10.0.0.7" not in r.text
