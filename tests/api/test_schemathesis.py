@@ -11,7 +11,6 @@ the test log."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +25,8 @@ CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
     "response_headers_conformance,response_schema_conformance,negative_data_rejection"
 )
-MAX_EXAMPLES = int(os.environ.get("DAMPWATCH_SCHEMATHESIS_EXAMPLES", "100"))
+#: per operation and phase: about 1,000 requests in all, some 20 s a store
+MAX_EXAMPLES = 100
 
 
 def test_no_server_error_and_every_response_matches_its_schema(
@@ -64,7 +64,6 @@ def test_no_server_error_and_every_response_matches_its_schema(
         text=True,
         timeout=240,
         cwd=tmp_path,
-        env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"},
     )
     took = time.monotonic() - started
     print(run.stdout[-3000:])
