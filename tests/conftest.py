@@ -50,9 +50,7 @@ def missing_part(reason: str) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Under CI a skip is a failure: a skipped case proves nothing and stays green."""
     report: pytest.TestReport = yield
     if in_ci() and report.skipped and not hasattr(report, "wasxfail"):

@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 
 from backend.registry import add_device, decommission_device, list_devices, sync_broker_credentials
-from dampwatch.commands._common import add_json_flag, add_settings_flag, emit, settings_from_args
-from dampwatch_core.db import make_engine, make_sessionmaker, migrate
+from dampwatch.commands._common import (
+    add_json_flag,
+    add_settings_flag,
+    emit,
+    open_store,
+    settings_from_args,
+)
+from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.settings import Settings
 
 
@@ -48,7 +54,7 @@ def _sync(settings: Settings, session: object) -> None:
 
 def run_add(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    migrate(settings.database_url)
+    open_store(settings)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with sessions.begin() as session:
         device, password = add_device(session, args.device_id, args.flat, args.room)
@@ -75,7 +81,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    migrate(settings.database_url)
+    open_store(settings)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with sessions() as session:
         devices = list_devices(session, args.flat)
@@ -104,7 +110,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_decommission(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    migrate(settings.database_url)
+    open_store(settings)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with sessions.begin() as session:
         device = decommission_device(session, args.device_id)
