@@ -171,6 +171,7 @@ def migrate(url: str, revision: str = "head", *, downgrade: bool = False) -> Non
     level = alembic_log.level
     if quiet:
         alembic_log.setLevel(logging.WARNING)
+    _check_reachable(parsed, url)
     try:
         with _migration_lock(parsed) as conn:
             if conn is not None:
@@ -181,7 +182,20 @@ def migrate(url: str, revision: str = "head", *, downgrade: bool = False) -> Non
                 command.upgrade(cfg, revision)
             if conn is not None:
                 conn.commit()
+    finally:
+        alembic_log.setLevel(level)
+
+
+def _check_reachable(parsed: URL, url: str) -> None:
+    """Raise the one-line :class:`ServiceUnavailable` when the store cannot be opened."""
+    path = _sqlite_path(parsed)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, poolclass=pool.NullPool)
+    try:
+        with engine.connect():
+            pass
     except OperationalError as exc:
         raise unreachable(url, exc) from None
     finally:
-        alembic_log.setLevel(level)
+        engine.dispose()
