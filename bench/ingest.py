@@ -127,9 +127,9 @@ class Bench:
             [
                 "mosquitto_sub",
                 "-h",
-                self.broker.host,
+                self.broker.service_host,
                 "-p",
-                str(self.broker.port),
+                str(self.broker.service_port),
                 "-q",
                 "1",
                 "-u",
@@ -166,8 +166,8 @@ class Bench:
             env = dict(
                 os.environ,
                 DAMPWATCH_DATABASE_URL=self.db_url,
-                DAMPWATCH_MQTT_HOST=self.broker.host,
-                DAMPWATCH_MQTT_PORT=str(self.broker.port),
+                DAMPWATCH_MQTT_HOST=self.broker.service_host,
+                DAMPWATCH_MQTT_PORT=str(self.broker.service_port),
                 DAMPWATCH_MQTT_USERNAME=GATEWAY_USER,
                 DAMPWATCH_MQTT_PASSWORD=self.gw_password,
                 DAMPWATCH_INFLUX_URL=self.influx.url,
@@ -247,7 +247,7 @@ class Bench:
 
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         c.username_pw_set(GATEWAY_USER, self.gw_password)
-        c.connect(self.broker.host, self.broker.port, clean_start=True)  # expiry 0: gone
+        c.connect(self.broker.service_host, self.broker.service_port, clean_start=True)
         c.loop_start()
         time.sleep(0.2)
         c.disconnect()

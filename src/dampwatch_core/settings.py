@@ -25,7 +25,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dampwatch_core.contract import DEFAULT_MAX_AGE_S
 from dampwatch_core.errors import ConfigError
 
-__all__ = ["ENV_PREFIX", "OTHER_ENV_NAMES", "Settings", "default_state_dir", "load_settings"]
+__all__ = [
+    "ENV_PREFIX",
+    "OTHER_ENV_NAMES",
+    "Settings",
+    "default_state_dir",
+    "device_broker",
+    "load_settings",
+]
 
 ENV_PREFIX = "DAMPWATCH_"
 
@@ -53,8 +60,13 @@ class Settings(BaseSettings):
         default_factory=lambda: f"sqlite:///{default_state_dir() / 'dampwatch.db'}",
         description="SQLAlchemy URL of the relational store (SQLite file or PostgreSQL)",
     )
+    #: The broker as services (gateway, backend) reach it: its service listener.
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    #: The broker as devices reach it (its device listener), for provisioning and the
+    #: simulators; default: ``mqtt_host`` and ``mqtt_port``.
+    device_mqtt_host: str | None = None
+    device_mqtt_port: int | None = Field(default=None, ge=1, le=65535)
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
     mqtt_tls_ca: Path | None = None
@@ -75,6 +87,14 @@ class Settings(BaseSettings):
     landlord: str = "default"
     #: How often the scheduler scores every flat (seconds).
     score_every_s: int = Field(default=3600, ge=10)
+
+
+def device_broker(settings: Settings) -> tuple[str, int]:
+    """(host, port) of the broker's device listener."""
+    return (
+        settings.device_mqtt_host or settings.mqtt_host,
+        settings.device_mqtt_port or settings.mqtt_port,
+    )
 
 
 def setting_names() -> frozenset[str]:

@@ -81,7 +81,7 @@ def _session(broker: Mosquitto, got: list[bytes]) -> mqtt.Client:
     client.on_message = lambda _c, _u, msg: got.append(msg.payload)
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = 0xFFFFFFFF
-    client.connect(broker.host, broker.port, clean_start=False, properties=props)
+    client.connect(broker.service_host, broker.service_port, clean_start=False, properties=props)
     client.loop_start()
     return client
 

@@ -13,7 +13,7 @@ from dampwatch.commands._common import (
     settings_from_args,
 )
 from dampwatch_core.db import make_engine, make_sessionmaker
-from dampwatch_core.settings import Settings
+from dampwatch_core.settings import Settings, device_broker
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,8 +66,8 @@ def run_add(args: argparse.Namespace) -> int:
             "room": device.room,
             "mqtt_username": device.id,
             "mqtt_password": password,
-            "mqtt_host": settings.mqtt_host,
-            "mqtt_port": settings.mqtt_port,
+            "mqtt_host": device_broker(settings)[0],
+            "mqtt_port": device_broker(settings)[1],
         }
     emit(
         result,

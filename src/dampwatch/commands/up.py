@@ -23,7 +23,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help=f"all state and config (default {default_state_dir()})",
     )
-    parser.add_argument("--mqtt-port", type=int, default=DEFAULT_PORTS.mqtt)
+    parser.add_argument(
+        "--mqtt-port", type=int, default=DEFAULT_PORTS.mqtt, help="the broker, for devices"
+    )
+    parser.add_argument(
+        "--mqtt-service-port",
+        type=int,
+        default=DEFAULT_PORTS.mqtt_service,
+        help="the broker, for the services (on 127.0.0.1)",
+    )
     parser.add_argument("--influx-port", type=int, default=DEFAULT_PORTS.influx)
     parser.add_argument("--api-port", type=int, default=DEFAULT_PORTS.api)
     parser.add_argument("--metrics-port", type=int, default=DEFAULT_PORTS.gateway_metrics)
@@ -54,7 +62,13 @@ def run(args: argparse.Namespace) -> int:
     ports = (
         StackPorts.free()
         if args.free_ports
-        else StackPorts(args.mqtt_port, args.influx_port, args.api_port, args.metrics_port)
+        else StackPorts(
+            args.mqtt_port,
+            args.influx_port,
+            args.api_port,
+            args.metrics_port,
+            args.mqtt_service_port,
+        )
     )
     stack = LocalStack(
         state_dir,
@@ -98,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         print(
             "DampWatch is up:\n"
             f"  dashboard/API  {stack.api_url}/docs\n"
-            f"  MQTT broker    mqtt://{stack.host}:{ports.mqtt}\n"
+            f"  MQTT broker    {stack.mosquitto.url} (devices), "
+            f"{stack.mosquitto.service_url} (services)\n"
             f"  InfluxDB       {stack.influx.url} (database {stack.influx.database})\n"
             f"  gateway        {stack.metrics_url}\n"
             f"  endpoints      {stack.stack_file}\n"

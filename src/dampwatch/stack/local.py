@@ -29,17 +29,22 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StackPorts:
+    #: the broker's device listener
     mqtt: int
     influx: int
     api: int
     gateway_metrics: int
+    #: the broker's service listener (127.0.0.1); 0: a free port
+    mqtt_service: int = 0
 
     @classmethod
     def free(cls) -> StackPorts:
-        return cls(free_port(), free_port(), free_port(), free_port())
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
 
 
-DEFAULT_PORTS = StackPorts(mqtt=18883, influx=18086, api=18080, gateway_metrics=19108)
+DEFAULT_PORTS = StackPorts(
+    mqtt=18883, influx=18086, api=18080, gateway_metrics=19108, mqtt_service=18884
+)
 
 
 class LocalStack:
@@ -59,7 +64,12 @@ class LocalStack:
         self.database_url = database_url or f"sqlite:///{self.state_dir / 'dampwatch.db'}"
         self.settings_file = self.state_dir / "dampwatch.env"
         self.stack_file = self.state_dir / "stack.json"
-        self.mosquitto = Mosquitto(self.state_dir / "mosquitto", port=ports.mqtt, host=host)
+        self.mosquitto = Mosquitto(
+            self.state_dir / "mosquitto",
+            port=ports.mqtt,
+            host=host,
+            service_port=ports.mqtt_service or None,
+        )
         self.influx = InfluxDB(self.state_dir / "influxdb", port=ports.influx, host=host)
         self.with_scheduler = with_scheduler
         self.score_every_s = score_every_s
@@ -80,8 +90,10 @@ class LocalStack:
     def _write_settings(self) -> None:
         values = {
             "DATABASE_URL": self.database_url,
-            "MQTT_HOST": self.host,
-            "MQTT_PORT": self.ports.mqtt,
+            "MQTT_HOST": self.mosquitto.service_host,
+            "MQTT_PORT": self.mosquitto.service_port,
+            "DEVICE_MQTT_HOST": self.host,
+            "DEVICE_MQTT_PORT": self.ports.mqtt,
             "MQTT_USERNAME": GATEWAY_USER,
             "MQTT_PASSWORD": self._secrets[GATEWAY_USER],
             "MQTT_CLIENT_ID": "dampwatch-gateway-1",
@@ -110,6 +122,10 @@ class LocalStack:
     def endpoints(self) -> dict[str, object]:
         return {
             "mqtt": {"host": self.host, "port": self.ports.mqtt},
+            "mqtt_service": {
+                "host": self.mosquitto.service_host,
+                "port": self.mosquitto.service_port,
+            },
             "influxdb": {"url": self.influx.url, "database": self.influx.database},
             "api": {"url": self.api_url},
             "gateway_metrics": {"url": self.metrics_url},
@@ -124,6 +140,7 @@ class LocalStack:
     def check_ports(self) -> None:
         for port, what in (
             (self.ports.mqtt, "Mosquitto"),
+            (self.mosquitto.service_port, "Mosquitto's service listener"),
             (self.ports.influx, "InfluxDB"),
             (self.ports.api, "the API"),
             (self.ports.gateway_metrics, "gateway metrics"),
@@ -157,7 +174,7 @@ class LocalStack:
         self._secrets = self._load_secrets()
         self._write_settings()
         migrate(self.database_url)
-        self.mosquitto.hashes.clear()
+        self.mosquitto.service_hashes.clear()
         for user in (GATEWAY_USER, BACKEND_USER):
             self.mosquitto.add_user(user, self._secrets[user])
         self.mosquitto.start()
