@@ -1,5 +1,6 @@
 """``dampwatch up``: the local stack (Mosquitto, InfluxDB, gateway, API, scheduler) with
-an optional simulated estate, until Ctrl-C or SIGTERM."""
+an optional simulated estate, until Ctrl-C or SIGTERM. A part that crashes is restarted
+with backoff (``dampwatch.stack.supervisor``); only repeated fast crashes stop it all."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from types import FrameType
 
 from dampwatch.stack.local import DEFAULT_PORTS, LocalStack, StackPorts
 from dampwatch.stack.process import ManagedProcess
+from dampwatch.stack.supervisor import Supervisor
 from dampwatch_core.settings import default_state_dir
 
 
@@ -127,10 +129,17 @@ def run(args: argparse.Namespace) -> int:
             + "Press Ctrl-C to stop.",
             flush=True,
         )
-        while not stopping.wait(1.0):
-            stack.check_alive()
-            if simulator is not None:
-                simulator.check_alive()
+        # a crashed part is restarted with backoff; repeated fast crashes end the stack
+        supervisor = Supervisor(
+            [
+                stack.mosquitto.process,
+                stack.influx.process,
+                *stack.services,
+                *([simulator] if simulator is not None else []),
+            ]
+        )
+        while not stopping.wait(0.25):
+            supervisor.poll()
     finally:
         print("dampwatch up: stopping ...", flush=True)
         if simulator is not None:

@@ -69,6 +69,11 @@ class ManagedProcess:
         )
         logf.close()
 
+    def returncode(self) -> int | None:
+        """The exit code once the process has exited (negative: killed by that
+        signal); None while it runs or when it was never started or was stopped."""
+        return self.proc.poll() if self.proc is not None else None
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
