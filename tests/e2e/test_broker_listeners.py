@@ -21,7 +21,6 @@ from dampwatch.stack.mosquitto import Mosquitto
 from dampwatch.stack.process import wait_until
 from dampwatch_core.contract import Reading, encode_telemetry, telemetry_topic
 from dampwatch_core.db import make_engine, make_sessionmaker
-from dampwatch_core.influx import InfluxClient
 from dampwatch_core.mqtt_auth import GATEWAY_USER
 from simulators.publisher import DeviceCredential, DevicePublisher
 
@@ -74,7 +73,7 @@ def connack(
 
 
 def stored_ts(stack: LocalStack) -> set[int]:
-    with InfluxClient(stack.influx.url, stack.influx.database) as influx:
+    with stack.influx.client() as influx:
         series = influx.query(f"SELECT temp_c FROM climate WHERE device = '{DEVICE}'")
     return {int(v[0]) for s in series for v in s.values}
 

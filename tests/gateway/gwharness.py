@@ -17,7 +17,7 @@ from dampwatch.stack.local import LocalStack
 from dampwatch.stack.ports import free_port
 from dampwatch.stack.process import ManagedProcess, wait_until
 from dampwatch_core.db import make_engine, make_sessionmaker
-from dampwatch_core.influx import InfluxClient, InfluxError
+from dampwatch_core.influx import InfluxError
 from simulators.publisher import DeviceCredential, DeviceSeries, FleetPublisher
 
 
@@ -94,13 +94,13 @@ class Publishing:
 
 def stored_points(stack: LocalStack, where: str = "") -> list[tuple[str, int]]:
     """Every (device, ts) in ``climate``, one entry per stored point."""
-    with InfluxClient(stack.influx.url, stack.influx.database, timeout_s=30) as influx:
+    with stack.influx.client(timeout_s=30) as influx:
         series = influx.query(f"SELECT temp_c FROM climate {where} GROUP BY device")
     return [(s.tags["device"], int(row[0])) for s in series for row in s.values]
 
 
 def stored_count(stack: LocalStack) -> int:
-    with InfluxClient(stack.influx.url, stack.influx.database) as influx:
+    with stack.influx.client() as influx:
         try:
             series = influx.query("SELECT count(temp_c) FROM climate")
         except InfluxError:

@@ -13,7 +13,6 @@ from backend.registry import add_device, add_flat, decommission_device, sync_bro
 from dampwatch.stack.local import LocalStack
 from dampwatch_core.contract import Reading, encode_telemetry, telemetry_topic
 from dampwatch_core.db import make_engine, make_sessionmaker
-from dampwatch_core.influx import InfluxClient
 from simulators.publisher import DeviceCredential, DevicePublisher
 
 
@@ -83,7 +82,7 @@ def test_hostile_payloads_are_quarantined_and_the_gateway_survives(stack: LocalS
     valid_ts.append(last)
 
     def stored() -> list[int]:
-        with InfluxClient(stack.influx.url, stack.influx.database) as influx:
+        with stack.influx.client() as influx:
             series = influx.query("SELECT temp_c FROM climate WHERE flat = 'FUZZ-1'")
         return sorted(int(v[0]) for s in series for v in s.values)
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from dampwatch.stack.influxdb import InfluxDB
+from dampwatch.stack.influxdb import SERVICE_USER as SERVICE_INFLUX_USER
+from dampwatch.stack.influxdb import InfluxCredentials, InfluxDB
 from dampwatch.stack.mosquitto import Mosquitto
 from dampwatch.stack.ports import free_port, require_free
 from dampwatch.stack.process import ManagedProcess, wait_until
@@ -25,6 +26,18 @@ from dampwatch_core.mqtt_auth import BACKEND_USER, GATEWAY_USER, new_password
 __all__ = ["DEFAULT_PORTS", "LocalStack", "StackPorts"]
 
 log = logging.getLogger(__name__)
+
+#: keys in secrets.json (names of passwords, not passwords)
+INFLUX_ADMIN_KEY = "influxdb-admin"
+INFLUX_SERVICE_KEY = "influxdb-service"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a secrets file readable by its owner only (0600), whatever it was before."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write(text)
 
 
 @dataclass(frozen=True)
@@ -78,13 +91,12 @@ class LocalStack:
 
     # ------------------------------------------------------------------ config
     def _load_secrets(self) -> dict[str, str]:
+        """The stack's generated passwords (kept across runs in ``secrets.json``)."""
         path = self.state_dir / "secrets.json"
         secrets: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-        for user in (GATEWAY_USER, BACKEND_USER):
+        for user in (GATEWAY_USER, BACKEND_USER, INFLUX_ADMIN_KEY, INFLUX_SERVICE_KEY):
             secrets.setdefault(user, new_password())
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(secrets, fh)
+        _write_private(path, json.dumps(secrets))
         return secrets
 
     def _write_settings(self) -> None:
@@ -99,6 +111,8 @@ class LocalStack:
             "MQTT_CLIENT_ID": "dampwatch-gateway-1",
             "INFLUX_URL": self.influx.url,
             "INFLUX_DATABASE": self.influx.database,
+            "INFLUX_USERNAME": SERVICE_INFLUX_USER,
+            "INFLUX_PASSWORD": self._secrets[INFLUX_SERVICE_KEY],
             "API_HOST": self.host,
             "API_PORT": self.ports.api,
             "GATEWAY_METRICS_PORT": self.ports.gateway_metrics,
@@ -107,9 +121,7 @@ class LocalStack:
             "SCORE_EVERY_S": self.score_every_s,
         }
         text = "".join(f"DAMPWATCH_{k}={v}\n" for k, v in values.items())
-        fd = os.open(self.settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        _write_private(self.settings_file, text)
 
     @property
     def api_url(self) -> str:
@@ -160,7 +172,9 @@ class LocalStack:
     def start(self) -> None:
         """Start everything and wait until each part is healthy; on failure stop what
         was started and raise."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        # closed to other users of the machine: databases, logs, secrets all live here
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.state_dir.chmod(0o700)
         self.check_ports()
         try:
             self._start()
@@ -172,6 +186,10 @@ class LocalStack:
         from backend.registry import sync_broker_credentials
 
         self._secrets = self._load_secrets()
+        self.influx.credentials = InfluxCredentials(
+            admin_password=self._secrets[INFLUX_ADMIN_KEY],
+            service_password=self._secrets[INFLUX_SERVICE_KEY],
+        )
         self._write_settings()
         migrate(self.database_url)
         self.mosquitto.service_hashes.clear()
