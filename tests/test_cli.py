@@ -175,6 +175,21 @@ def test_a_misspelt_environment_variable_is_an_error_naming_it(
     assert hint in line
 
 
+def test_up_refuses_a_misspelt_variable_before_starting_anything(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    result = dampwatch(
+        "up",
+        "--state-dir",
+        str(state),
+        "--free-ports",
+        env={"DAMPWATCH_MQTT_HOTS": "x"},
+        home=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "DAMPWATCH_MQTT_HOTS" in one_line(result.stderr)
+    assert not state.exists()
+
+
 def test_a_misspelt_settings_file_key_is_an_error_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "dampwatch.env"
     path.write_text(

@@ -29,6 +29,7 @@ __all__ = [
     "ENV_PREFIX",
     "OTHER_ENV_NAMES",
     "Settings",
+    "check_environment",
     "default_state_dir",
     "device_broker",
     "load_settings",

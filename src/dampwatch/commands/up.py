@@ -5,6 +5,7 @@ with backoff (``dampwatch.stack.supervisor``); only repeated fast crashes stop i
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -14,7 +15,7 @@ from types import FrameType
 from dampwatch.stack.local import DEFAULT_PORTS, LocalStack, StackPorts
 from dampwatch.stack.process import ManagedProcess
 from dampwatch.stack.supervisor import Supervisor
-from dampwatch_core.settings import default_state_dir
+from dampwatch_core.settings import check_environment, default_state_dir
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,6 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_environment(os.environ)  # before any service inherits a misspelt variable
     state_dir: Path = args.state_dir or default_state_dir()
     ports = (
         StackPorts.free()
