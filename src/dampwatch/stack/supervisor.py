@@ -96,10 +96,11 @@ class Supervisor:
                 continue
             w.fast_crashes = w.fast_crashes + 1 if ran_s < self.policy.healthy_after_s else 1
             if w.fast_crashes >= self.policy.start_limit:
+                tail = " | ".join(line.strip() for line in w.process.log_tail(3).splitlines())
                 raise ServiceUnavailable(
                     f"{w.process.name} {how}, its {w.fast_crashes}th crash in a row within "
                     f"{self.policy.healthy_after_s:.0f} s of starting; giving up. Its log "
-                    f"({w.process.log_path}) ends: {w.process.log_tail(5)}"
+                    f"({w.process.log_path}) ends: {tail}"
                 )
             delay = self.policy.delay(w.fast_crashes)
             w.restart_at = now + delay
