@@ -7,10 +7,14 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from backend.registry import add_device, add_flat, sync_broker_credentials
 from dampwatch.stack.local import LocalStack
@@ -19,6 +23,8 @@ from dampwatch.stack.process import ManagedProcess, wait_until
 from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.influx import InfluxClient, InfluxError
 from simulators.publisher import DeviceCredential, DeviceSeries, FleetPublisher
+
+T = TypeVar("T")
 
 
 def provision_fleet(stack: LocalStack, devices: int, prefix: str = "gw") -> list[DeviceCredential]:
@@ -39,8 +45,72 @@ def provision_fleet(stack: LocalStack, devices: int, prefix: str = "gw") -> list
             creds.append(DeviceCredential(device.id, pw))
         session.flush()
         sync_broker_credentials(session, stack.mosquitto.password_file, stack.mosquitto.pid_file)
-    time.sleep(0.3)  # the broker rereads its password file on SIGHUP
+    wait_accepted(stack, creds[-1])  # the broker rereads its password file on SIGHUP
     return creds
+
+
+def wait_accepted(stack: LocalStack, cred: DeviceCredential, timeout_s: float = 15) -> None:
+    """Wait until the broker accepts ``cred`` (it rereads its password file on SIGHUP)."""
+
+    def accepted() -> bool:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"probe-{cred.device_id}")
+        client.username_pw_set(cred.device_id, cred.password)
+        try:
+            client.connect(stack.host, stack.ports.mqtt, keepalive=5)
+            deadline = time.monotonic() + 2
+            while not client.is_connected() and time.monotonic() < deadline:
+                client.loop(0.05)
+            return client.is_connected()
+        finally:
+            client.disconnect()
+
+    wait_until(accepted, timeout_s, f"the broker to accept {cred.device_id}")
+
+
+class Device:
+    """One device's own connection, kept open: each publish is QoS 1 and returns when
+    the broker has acknowledged it."""
+
+    def __init__(self, stack: LocalStack, cred: DeviceCredential) -> None:
+        self.cred = cred
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cred.device_id)
+        self.client.username_pw_set(cred.device_id, cred.password)
+        self.client.connect(stack.host, stack.ports.mqtt, keepalive=30)
+        self.client.loop_start()
+
+    def publish(self, kind: str, payload: bytes, *, retain: bool = False) -> None:
+        topic = f"dampwatch/v1/dev/{self.cred.device_id}/{kind}"
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        info.wait_for_publish(10)
+        if not info.is_published():
+            raise TimeoutError(f"the broker did not acknowledge a publish on {topic}")
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def point_stored(stack: LocalStack, device_id: str, ts: int) -> bool:
+    """True when InfluxDB holds ``device_id``'s reading at ``ts``."""
+    with InfluxClient(stack.influx.url, stack.influx.database) as influx:
+        series = influx.query(
+            "SELECT temp_c FROM climate WHERE device = $d AND time = $t",
+            {"d": device_id, "t": ts * 10**9},
+        )
+    return bool(series and series[0].values)
+
+
+def poll(check: Callable[[], T], done: Callable[[T], bool], timeout_s: float, what: str) -> T:
+    """Call ``check`` until ``done`` accepts its value; fail the test after ``timeout_s``
+    with the last value."""
+    deadline = time.monotonic() + timeout_s
+    value = check()
+    while not done(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout_s:.0f} s (last: {value!r:.300})")
+        time.sleep(0.05)
+        value = check()
+    return value
 
 
 def make_fleet(
