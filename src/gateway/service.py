@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.errors import ConfigError
 from dampwatch_core.influx import InfluxClient
 from dampwatch_core.settings import Settings
+from gateway.backoff import Backoff
 from gateway.directory import DeviceDirectory
 from gateway.ingest import Batch, handle_message
 from gateway.metrics import GatewayMetrics
@@ -78,7 +78,9 @@ class Gateway:
         self.directory = DeviceDirectory(sessions)
         self.store = RegistryStore(sessions)
         self.influx = InfluxClient.from_settings(settings)
-        self.sink = InfluxSink(self.influx, self.metrics, max_lines=max_lines, stop=self.abandon)
+        self.sink = InfluxSink(
+            self.influx, self.metrics, max_lines=max_lines, stop=self.abandon, hurry=self.stop_event
+        )
         self.source = MqttSource(
             host=settings.mqtt_host,
             port=settings.mqtt_port,
@@ -107,6 +109,12 @@ class Gateway:
                 self._fill(batch)
                 if batch.messages:
                     self._commit(batch)
+            # stopping: what had arrived by then is written and acknowledged too
+            left = self.source.inbox.qsize()
+            while not self.abandon.is_set() and (batch.messages or left > 0):
+                left -= self._fill(batch, limit=left)
+                if batch.messages:
+                    self._commit(batch)
         finally:
             self.source.stop()
             self.influx.close()
@@ -121,30 +129,40 @@ class Gateway:
         timer.start()
 
     # ------------------------------------------------------------------ internals
-    def _fill(self, batch: Batch) -> None:
+    def _fill(self, batch: Batch, *, limit: int | None = None) -> int:
+        """Add messages from the inbox to ``batch``: until it is full, the inbox is
+        empty and the batch is not, or ``flush_s``; with ``limit`` (stopping), at most
+        that many without waiting. Returns how many it took."""
         inbox = self.source.inbox
         deadline = time.monotonic() + self.flush_s
         max_age = self.settings.max_reading_age_s
-        while len(batch.lines) < self.max_lines and not self.stop_event.is_set():
+        taken = 0
+        while len(batch.lines) < self.max_lines:
+            if limit is None and self.stop_event.is_set():
+                return taken
+            if limit is not None and taken >= limit:
+                return taken
             timeout = deadline - time.monotonic()
             try:
-                item = inbox.get(timeout=max(timeout, 0) if not batch.messages else 0.0)
+                wait = 0.0 if batch.messages or limit is not None else max(timeout, 0)
+                item = inbox.get(timeout=wait) if wait > 0 else inbox.get_nowait()
             except queue.Empty:
-                if batch.messages or timeout <= 0:
-                    return
+                if batch.messages or timeout <= 0 or limit is not None:
+                    return taken
                 continue
-            delay = 0.2
+            taken += 1
+            backoff = Backoff(self.abandon, self.stop_event)
             while True:
                 try:
                     outcome = handle_message(item, self.directory, max_age_s=max_age)
                     break
                 except SQLAlchemyError as exc:  # registry unreachable: wait, never guess
                     log.warning("device lookup failed (%s); retrying", exc)
-                    if self.abandon.wait(random.uniform(0, delay)):
-                        return  # not in the batch, so not acknowledged: redelivered
-                    delay = min(delay * 2, 10.0)
+                    if backoff.wait():
+                        return taken  # not in the batch, so not acknowledged: redelivered
             self.metrics.messages.labels(outcome.kind).inc()
             batch.add(outcome)
+        return taken
 
     def _commit(self, batch: Batch) -> None:
         self.metrics.acks_pending.set(batch.messages)
@@ -195,12 +213,11 @@ class Gateway:
         """``action()``, retried with backoff and full jitter while it raises; None when
         abandoned first. Only what can heal reaches here: the store turns a message it
         cannot hold into an ``unstorable`` record itself."""
-        delay = 0.2
+        backoff = Backoff(self.abandon, self.stop_event)
         while True:
             try:
                 return action()
             except Exception as exc:
                 log.warning("could not %s (%s); retrying", what, exc)
-            if self.abandon.wait(random.uniform(0, delay)):
+            if backoff.wait():
                 return None
-            delay = min(delay * 2, 10.0)

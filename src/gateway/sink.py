@@ -7,12 +7,12 @@ as ``unstorable`` and the rest stored."""
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Sequence
 
 from dampwatch_core.influx import InfluxClient, InfluxError, InfluxWriteRejected
+from gateway.backoff import Backoff
 from gateway.metrics import GatewayMetrics
 
 __all__ = ["InfluxSink"]
@@ -30,6 +30,7 @@ class InfluxSink:
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 10.0,
         stop: threading.Event | None = None,
+        hurry: threading.Event | None = None,
     ) -> None:
         self.client = client
         self.metrics = metrics
@@ -37,6 +38,8 @@ class InfluxSink:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.stop = stop or threading.Event()
+        #: set on a stop request: retry briskly until ``stop`` (the grace period is over)
+        self.hurry = hurry or threading.Event()
 
     def write(self, lines: Sequence[str]) -> list[tuple[int, str]] | None:
         """Write all ``lines`` (in chunks of ``max_lines``), retrying what can heal.
@@ -56,7 +59,9 @@ class InfluxSink:
     def _write_chunk(
         self, lines: Sequence[str], lo: int, hi: int, rejected: list[tuple[int, str]]
     ) -> bool:
-        delay = self.backoff_initial_s
+        backoff = Backoff(
+            self.stop, self.hurry, initial_s=self.backoff_initial_s, max_s=self.backoff_max_s
+        )
         chunk = lines[lo:hi]
         while True:
             started = time.perf_counter()
@@ -79,6 +84,5 @@ class InfluxSink:
                 self.metrics.batch_lines.observe(len(chunk))
                 self.metrics.readings.inc(len(chunk))
                 return True
-            if self.stop.wait(random.uniform(0, delay)):  # full jitter
+            if backoff.wait():
                 return False
-            delay = min(delay * 2, self.backoff_max_s)

@@ -3,11 +3,16 @@ what InfluxDB holds, run extra gateway processes, read /proc and /metrics."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import os
 import shutil
+import signal
+import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -20,7 +25,8 @@ from backend.registry import add_device, add_flat, sync_broker_credentials
 from dampwatch.stack.local import LocalStack
 from dampwatch.stack.ports import free_port
 from dampwatch.stack.process import ManagedProcess, wait_until
-from dampwatch_core.db import make_engine, make_sessionmaker
+from dampwatch_core.contract import Reading, encode_telemetry
+from dampwatch_core.db import make_engine, make_sessionmaker, normalise_url
 from dampwatch_core.influx import InfluxClient, InfluxError
 from simulators.publisher import DeviceCredential, DeviceSeries, FleetPublisher
 
@@ -178,15 +184,6 @@ def stored_count(stack: LocalStack) -> int:
     return int(series[0].values[0][1]) if series else 0
 
 
-def wait_for_count(stack: LocalStack, expected: int, timeout_s: float) -> int:
-    deadline = time.monotonic() + timeout_s
-    count = stored_count(stack)
-    while count < expected and time.monotonic() < deadline:
-        time.sleep(0.5)
-        count = stored_count(stack)
-    return count
-
-
 def rss_kb(pid: int) -> int:
     """Resident set size of ``pid`` from /proc, in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -236,3 +233,129 @@ def start_gateway(stack: LocalStack, name: str, client_id: str) -> tuple[Managed
 
     wait_until(connected, 30, name)
     return proc, url
+
+
+def metric_labelled(url: str, name: str, labels: str) -> float:
+    """The value of ``name{labels}`` (e.g. ``kind="telemetry"``), 0 when absent."""
+    prefix = f"{name}{{{labels}}} "
+    for line in httpx.get(url, timeout=5).text.splitlines():
+        if line.startswith(prefix):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def points_received(stack: LocalStack) -> int:
+    """Points InfluxDB has been sent since it started (its ``write`` statistics): more
+    than were stored means some reading was written again, i.e. redelivered."""
+    with InfluxClient(stack.influx.url, stack.influx.database) as influx:
+        for s in influx.query("SHOW STATS FOR 'write'"):
+            return int(s.records()[0]["pointReq"])
+    return 0
+
+
+def wait_stored(stack: LocalStack, expected: int, timeout_s: float) -> int:
+    """Wait until InfluxDB holds ``expected`` points; fail with the count otherwise."""
+    return poll(lambda: stored_count(stack), lambda n: n >= expected, timeout_s, "points stored")
+
+
+def wait_settled(stack: LocalStack, metrics_url: str | None = None, timeout_s: float = 30) -> None:
+    """Wait until the gateway holds nothing: no backlog, nothing waiting for its ack (so
+    its quarantine records and device health are committed too)."""
+    url = metrics_url or stack.metrics_url
+
+    def held() -> float:
+        try:
+            return metric(url, "dampwatch_gateway_backlog_messages") + metric(
+                url, "dampwatch_gateway_acks_pending"
+            )
+        except (httpx.HTTPError, KeyError):
+            return -1.0
+
+    poll(held, lambda n: n == 0, timeout_s, "the gateway to settle")
+
+
+def wait_connected(stack: LocalStack, timeout_s: float = 60) -> None:
+    def connected() -> float:
+        gateway(stack).check_alive()
+        try:
+            return metric(stack.metrics_url, "dampwatch_gateway_broker_connected")
+        except (httpx.HTTPError, KeyError):
+            return 0.0
+
+    poll(connected, lambda v: v == 1.0, timeout_s, "the gateway connected")
+
+
+def wait_ingesting(stack: LocalStack, device: Device, timeout_s: float = 60) -> int:
+    """Publish a fresh reading from ``device`` every second until one is stored (the
+    gateway is subscribed and writing); returns its ts."""
+    deadline = time.monotonic() + timeout_s
+    seq = itertools.count(10_000)
+    while time.monotonic() < deadline:
+        ts = int(time.time()) - 30 - next(seq) % 1000
+        device.publish("telemetry", encode_telemetry(next(seq), [Reading(ts, 21.0, 51.0)]))
+        probe_end = time.monotonic() + 1.0
+        while time.monotonic() < probe_end:
+            if point_stored(stack, device.cred.device_id, ts):
+                return ts
+            time.sleep(0.05)
+    raise AssertionError(f"no reading from {device.cred.device_id} stored within {timeout_s} s")
+
+
+class Slowed:
+    """InfluxDB made slow by pausing its process (SIGSTOP) ``stopped_s`` out of every
+    ``stopped_s + running_s``, in a thread, until the block ends."""
+
+    def __init__(self, pid: int, stopped_s: float = 0.3, running_s: float = 0.15) -> None:
+        self.pid, self.stopped_s, self.running_s = pid, stopped_s, running_s
+        self._end = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._end.is_set():
+            os.kill(self.pid, signal.SIGSTOP)
+            self._end.wait(self.stopped_s)
+            os.kill(self.pid, signal.SIGCONT)
+            self._end.wait(self.running_s)
+
+    def __enter__(self) -> Slowed:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._end.set()
+        self._thread.join(5)
+        os.kill(self.pid, signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def registry_down(database_url: str) -> Iterator[None]:
+    """The relational store refuses the gateway: SQLite locked by a held write
+    transaction (writers time out "database is locked"), PostgreSQL closed to new
+    connections with every open one cut."""
+    if database_url.startswith("sqlite"):
+        conn = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(normalise_url(database_url))
+    name = url.database
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+    try:
+        yield
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()

@@ -11,8 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from gwharness import Device, point_stored, poll, provision_fleet
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from dampwatch.stack.local import LocalStack, StackPorts
+from dampwatch.stack.local import LocalStack
 from dampwatch_core.contract import Reading, encode_telemetry
 
 pytestmark = pytest.mark.slow
@@ -115,17 +113,6 @@ messages = st.tuples(
     ),
     st.booleans(),
 )
-
-
-@pytest.fixture
-def store_stack(tmp_path: Path, database_url: str) -> Iterator[LocalStack]:
-    """The stack (gateway as a process) on the store under test."""
-    local = LocalStack(
-        tmp_path / "stack", StackPorts.free(), database_url=database_url, with_scheduler=False
-    )
-    local.start()
-    yield local
-    local.stop()
 
 
 def test_no_message_stops_the_stream(store_stack: LocalStack) -> None:
