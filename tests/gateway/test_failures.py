@@ -253,8 +253,10 @@ def test_sigterm_writes_and_acknowledges_what_the_gateway_holds(stack: LocalStac
     assert pub.done.wait(60)
     messages = 2 * 5 * 4  # each upload is a telemetry and a status message
     poll(
-        lambda: metric(url, "dampwatch_gateway_acks_pending")
-        + metric(url, "dampwatch_gateway_backlog_messages"),
+        lambda: (
+            metric(url, "dampwatch_gateway_acks_pending")
+            + metric(url, "dampwatch_gateway_backlog_messages")
+        ),
         lambda n: n == messages,
         30,
         "the gateway holding every message",
