@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import select
 import shutil
 import signal
+import socket
 import sqlite3
 import sys
 import threading
@@ -359,3 +361,72 @@ def registry_down(database_url: str) -> Iterator[None]:
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
         admin.dispose()
+
+
+class SlowLink:
+    """A TCP relay in front of InfluxDB that holds each request ``delay_s`` before
+    passing it on, as a slow or congested network would: a gateway killed meanwhile
+    never gets that request to InfluxDB (the relay drops what a dead client sent).
+    Point the gateway at ``url``."""
+
+    def __init__(self, target_host: str, target_port: int, delay_s: float = 0.4) -> None:
+        self.target = (target_host, target_port)
+        self.delay_s = delay_s
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    @staticmethod
+    def _gone(sock: socket.socket) -> bool:
+        readable, _, _ = select.select([sock], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    def _serve(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(self.target)
+
+        def back() -> None:  # InfluxDB's answers go straight back
+            with contextlib.suppress(OSError):
+                while data := upstream.recv(65536):
+                    client.sendall(data)
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_WR)
+
+        threading.Thread(target=back, daemon=True).start()
+        with client, upstream, contextlib.suppress(OSError):
+            while data := client.recv(65536):
+                end = time.monotonic() + self.delay_s
+                while time.monotonic() < end:
+                    if self._gone(client):
+                        return  # the writer died: its request never arrives
+                    time.sleep(0.02)
+                upstream.sendall(data)
+
+    def close(self) -> None:
+        self._closed.set()
+        self.listener.close()
+
+
+def point_gateway_at(stack: LocalStack, influx_url: str) -> None:
+    """Rewrite the stack's settings so the gateway (when next started) writes to
+    ``influx_url``."""
+    text = stack.settings_file.read_text()
+    lines = [
+        f"DAMPWATCH_INFLUX_URL={influx_url}" if line.startswith("DAMPWATCH_INFLUX_URL=") else line
+        for line in text.splitlines()
+    ]
+    stack.settings_file.write_text("\n".join(lines) + "\n")

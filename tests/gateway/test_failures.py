@@ -24,9 +24,11 @@ from gwharness import (
     Device,
     Publishing,
     Slowed,
+    SlowLink,
     gateway,
     make_fleet,
     metric,
+    point_gateway_at,
     points_received,
     poll,
     provision_fleet,
@@ -74,10 +76,16 @@ def quarantine(stack: LocalStack) -> list[QuarantinedMessage]:
 
 
 def test_kill_9_at_random_moments_while_influxdb_is_slowed(stack: LocalStack) -> None:
-    """InfluxDB paused two thirds of the time, so the gateway nearly always holds
-    readings it has received and not yet written when it is killed."""
+    """Every write takes 0.4 s to reach InfluxDB (a slow link) and InfluxDB itself is
+    paused a third of the time, so the gateway nearly always holds readings it has
+    received and not yet written when it is killed, three times at random moments."""
     seed = random.randrange(2**32)
     rng = random.Random(seed)
+    link = SlowLink(stack.host, stack.ports.influx, delay_s=0.4)
+    point_gateway_at(stack, link.url)
+    gateway(stack).stop()
+    restart_gateway(stack)
+    wait_connected(stack)
     creds = provision_fleet(stack, 20)
     publisher, expected = make_fleet(stack, creds, messages=30)
     pub = Publishing(publisher, spread_s=10)
@@ -85,15 +93,18 @@ def test_kill_9_at_random_moments_while_influxdb_is_slowed(stack: LocalStack) ->
     wait_stored(stack, 1, 60)
     pid = stack.influx.process.pid
     assert pid is not None
-    with Slowed(pid):
-        for _ in range(3):
-            time.sleep(rng.uniform(0.5, 2.5))  # a random moment (seed above)
-            gateway(stack).kill()
-            restart_gateway(stack)
-    assert pub.done.wait(120), f"seed {seed}"
-    wait_stored(stack, len(expected), 120)
-    wait_settled(stack)
-    assert_exactly_once(stack, expected)
+    try:
+        with Slowed(pid, stopped_s=0.2, running_s=0.4):
+            for _ in range(3):
+                time.sleep(rng.uniform(0.5, 2.5))  # a random moment (seed above)
+                gateway(stack).kill()
+                restart_gateway(stack)
+        assert pub.done.wait(120), f"seed {seed}"
+        wait_stored(stack, len(expected), 120)
+        wait_settled(stack)
+        assert_exactly_once(stack, expected)
+    finally:
+        link.close()
 
 
 def test_a_redelivered_message_is_stored_once(stack: LocalStack) -> None:
