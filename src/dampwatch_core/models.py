@@ -159,8 +159,11 @@ class QuarantinedMessage(Base):
     payload_id: Mapped[int] = mapped_column(ForeignKey("quarantine_payloads.id"), index=True)
 
     payload_row: Mapped[QuarantinedPayload] = relationship(lazy="joined")
-    #: the message's payload (shared by the records of its rejected readings)
-    payload: AssociationProxy[bytes] = association_proxy("payload_row", "payload")
+    #: the message's payload (shared by the records of its rejected readings); setting it
+    #: on a new record gives that record a payload row of its own
+    payload: AssociationProxy[bytes] = association_proxy(
+        "payload_row", "payload", creator=lambda p: QuarantinedPayload(payload=p, size=len(p))
+    )
 
 
 class QuarantineShed(Base):
