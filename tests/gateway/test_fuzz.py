@@ -8,6 +8,7 @@ import random
 import time
 
 import httpx
+from gwharness import poll, wait_accepted
 
 from backend.registry import add_device, add_flat, decommission_device, sync_broker_credentials
 from dampwatch.stack.local import LocalStack
@@ -29,7 +30,7 @@ def test_hostile_payloads_are_quarantined_and_the_gateway_survives(stack: LocalS
     with sessions.begin() as s:
         decommission_device(s, "esp32-f00000000002")
     stack.mosquitto.add_user("esp32-f0000000000f", "stranger-pw")
-    time.sleep(0.5)
+    wait_accepted(stack, DeviceCredential("esp32-f0000000000f", "stranger-pw"))
     dev = DevicePublisher(stack.host, stack.ports.mqtt, DeviceCredential("esp32-f00000000001", pw))
     topic = telemetry_topic("esp32-f00000000001")
     now = int(time.time())
@@ -86,11 +87,17 @@ def test_hostile_payloads_are_quarantined_and_the_gateway_survives(stack: LocalS
             series = influx.query("SELECT temp_c FROM climate WHERE flat = 'FUZZ-1'")
         return sorted(int(v[0]) for s in series for v in s.values)
 
-    deadline = time.monotonic() + 20
-    while stored() != sorted(valid_ts) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert stored() == sorted(valid_ts)
-    items = httpx.get(f"{stack.api_url}/api/v1/quarantine", params={"limit": 100}, timeout=5).json()
+    poll(stored, lambda got: got == sorted(valid_ts), 20, "the valid readings stored")
+    # quarantine records are committed after the readings are written: wait for them
+    # (13 hostile messages, 2 from the retired device, 2 from the stranger)
+    items = poll(
+        lambda: httpx.get(
+            f"{stack.api_url}/api/v1/quarantine", params={"limit": 100}, timeout=5
+        ).json(),
+        lambda got: len(got) >= len(hostile) + 4,
+        20,
+        "the quarantine records",
+    )
     by_payload = {}
     for q in items:
         by_payload.setdefault(q["device_id"], []).append(q["reason"])
