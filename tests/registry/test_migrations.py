@@ -26,6 +26,7 @@ from dampwatch_core.models import (
     Flat,
     FlatRisk,
     QuarantinedMessage,
+    QuarantineShed,
     RiskAssessment,
     ScoringState,
 )
@@ -115,6 +116,9 @@ def plant_data(engine: Engine) -> None:
                     reason="not_json",
                     detail="bad",
                     payload=b"{",
+                ),
+                QuarantineShed(
+                    device_key="esp32-000000000001", shed=3, first_shed_at=now, last_shed_at=now
                 ),
             ]
         )
