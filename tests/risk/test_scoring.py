@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 
 import pytest
 
 from backend.registry import add_device, add_flat
 from backend.scoring import score_estate
 from dampwatch.stack.influxdb import InfluxDB
+from dampwatch_core.const import Level
 from dampwatch_core.contract import Reading
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
+from dampwatch_core.findings import Finding, FindingKind, ReasonCode, ReasonKind
 from dampwatch_core.influx import InfluxClient
 from dampwatch_core.models import FlatRisk, RiskAssessment, ScoringState
 from gateway.schema import reading_line, series_key
@@ -176,10 +179,66 @@ def test_hours_still_on_a_device_are_scored_later(estate) -> None:  # type: igno
 
 
 def test_hourly_reads_split_by_rooms_near_half_the_devices() -> None:
-    from backend.scoring import _room_split
+    from backend.scoring import room_split as _room_split
 
     assert _room_split({"bedroom": 57_000, "living_room": 57_000}) == ["bedroom"]
     half = _room_split({"bedroom": 40, "living_room": 35, "kitchen": 20, "bathroom": 5})
     assert half == ["bedroom", "bathroom"]  # 45 of 100
     assert _room_split({"living_room": 90, "bedroom": 10}) == []  # no near-even split
     assert _room_split({}) == []
+
+
+class Collect:
+    """A finding sink that keeps what it is given, one list per run."""
+
+    def __init__(self) -> None:
+        self.runs: list[list[Finding]] = []
+
+    def publish(self, findings: Sequence[Finding]) -> None:
+        self.runs.append(list(findings))
+
+
+def test_a_flat_going_from_none_to_high_damp_is_one_finding(estate) -> None:  # type: ignore[no-untyped-def]
+    sessions, influx = estate
+    flat = {"esp32-000000000d01", "esp32-000000000d02"}
+    site = {"esp32-000000000e01"}
+
+    def write_as(kind: str, start: int, end: int) -> None:
+        lines = []
+        for dev in flat | site:
+            f, room, own = DEVICES[dev]
+            key = series_key(dev, f, room, "leeds")
+            k = own if dev in site else kind
+            lines += [reading_line(key, reading(k, ts)) for ts in range(start, end, 300)]
+        influx.write_lines(lines)
+
+    sink = Collect()
+    # a sound flat for two days: assessed "none", nothing found
+    write_as("ok", DAY0, DAY0 + 2 * 86400)
+    first = score_estate(sessions, influx, now=DAY0 + 2 * 86400, sinks=[sink])
+    assert first.flats_assessed == 1 and first.findings == []
+    with sessions() as s:
+        assert s.get(FlatRisk, "DAMP-1").damp_level == "none"
+    # then a week of damp: one finding, the damp level from none to high, with reasons
+    write_as("damp", DAY0 + 2 * 86400, DAY0 + 10 * 86400)
+    second = score_estate(sessions, influx, now=DAY0 + 10 * 86400, sinks=[sink])
+    assert len(second.findings) == 1
+    (found,) = second.findings
+    assert (found.flat_id, found.kind) == ("DAMP-1", FindingKind.DAMP)
+    assert (found.level_before, found.level_after) == (Level.NONE, Level.HIGH)
+    assert found.rose
+    codes = {r.code for r in found.reasons}
+    assert ReasonCode.SURFACE_RH_OVER_80 in codes
+    assert all(r.kind is ReasonKind.DAMP and r.message for r in found.reasons)
+    assert found.period_end.timestamp() == DAY0 + 10 * 86400
+    assert found.period_start.timestamp() == DAY0 + 4 * 86400  # the 7-day window
+    with sessions() as s:
+        assert found.assessment_id == s.get(FlatRisk, "DAMP-1").assessment_id
+    # a re-run with no new data finds nothing; nor does a new hour at the same levels
+    again = score_estate(sessions, influx, now=DAY0 + 10 * 86400 + 60, sinks=[sink])
+    assert again.findings == []
+    write_as("damp", DAY0 + 10 * 86400, DAY0 + 10 * 86400 + 3600)
+    later = score_estate(sessions, influx, now=DAY0 + 10 * 86400 + 3600 + 60, sinks=[sink])
+    assert later.devices_scored == 2 and later.findings == []
+    # the sink was handed each run's findings, once per run that assessed
+    assert sink.runs == [[], [found], []]

@@ -14,10 +14,12 @@ from numpy.typing import NDArray
 from backend.risk.engine import IDX, DailyMetrics
 from backend.risk.heating import self_disconnection
 from backend.risk.thresholds import Thresholds
+from dampwatch_core.const import LEVELS
+from dampwatch_core.findings import Flag, FlagCode, Reason, ReasonCode, ReasonKind
 
 __all__ = ["LEVELS", "FlatAssessment", "SeriesInfo", "assess_flats", "room_metrics"]
 
-LEVELS = ("none", "low", "medium", "high")
+_DAMP, _COLD = ReasonKind.DAMP, ReasonKind.COLD
 
 _HOURS, _TEMP_H, _RH_H, _DEW_H = IDX["hours"], IDX["temp_h"], IDX["rh_h"], IDX["dew_h"]
 _RH70_H, _SURF_HOURS, _SURF80_H = IDX["rh70_h"], IDX["surf_hours"], IDX["surf80_h"]
@@ -43,18 +45,19 @@ class FlatAssessment:
     damp_level: str
     cold_level: str
     score: float
-    reasons: list[dict[str, Any]] = field(default_factory=list)
-    flags: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
     rooms: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """The stored and public form, in the API's vocabulary."""
         return {
             "flat_id": self.flat_id,
-            "damp_risk": self.damp_level,
-            "cold_risk": self.cold_level,
+            "damp_level": self.damp_level,
+            "cold_level": self.cold_level,
             "score": round(self.score, 3),
-            "reasons": self.reasons,
-            "flags": self.flags,
+            "reasons": [r.as_json() for r in self.reasons],
+            "flags": [f.as_json() for f in self.flags],
             "rooms": self.rooms,
         }
 
@@ -243,8 +246,8 @@ def assess_flats(
     out = []
     for f, (flat_id, idx) in enumerate(zip(flat_ids, members, strict=True)):
         damp_rank, cold_rank = 0, 0
-        reasons: list[dict[str, Any]] = []
-        flags: list[dict[str, Any]] = []
+        reasons: list[Reason] = []
+        flags: list[Flag] = []
         rooms = []
         damp_score = cold_score = 0.0
         flat_hours = flat_occ = flat_b18 = flat_b16 = flat_temp = 0.0
@@ -298,36 +301,37 @@ def assess_flats(
                     rank = 1
                 if rank:
                     reasons.append(
-                        {
-                            "kind": "damp",
-                            "code": "surface_rh_over_80",
-                            "room": info.room,
-                            "hours": round(surf80, 1),
-                            "of_hours": round(surf_h, 1),
-                            "message": f"surface RH ≥ 80 % for {surf80:.0f} h of {surf_h:.0f} h {where}",
-                        }
+                        Reason(
+                            _DAMP,
+                            ReasonCode.SURFACE_RH_OVER_80,
+                            f"surface RH ≥ 80 % for {surf80:.0f} h of {surf_h:.0f} h {where}",
+                            info.room,
+                            {"hours": round(surf80, 1), "of_hours": round(surf_h, 1)},
+                        )
                     )
                     if cond > 0:
                         reasons.append(
-                            {
-                                "kind": "damp",
-                                "code": "condensation",
-                                "room": info.room,
-                                "hours": round(cond, 1),
-                                "message": f"condensation on the {room}'s coldest surface for {cond:.0f} h",
-                            }
+                            Reason(
+                                _DAMP,
+                                ReasonCode.CONDENSATION,
+                                f"condensation on the {room}'s coldest surface for {cond:.0f} h",
+                                info.room,
+                                {"hours": round(cond, 1)},
+                            )
                         )
                     if mmax > 0.01:
                         reasons.append(
-                            {
-                                "kind": "damp",
-                                "code": "mould_index",
-                                "room": info.room,
-                                "max": round(mmax, 2),
-                                "final": round(mfin, 2),
-                                "rising": bool(rising),
-                                "message": f"mould index {mfin:.2f}{' and rising' if rising else ''} in the {room} (1 = growth starts, 3 = visible)",
-                            }
+                            Reason(
+                                _DAMP,
+                                ReasonCode.MOULD_INDEX,
+                                f"mould index {mfin:.2f}{' and rising' if rising else ''} in the {room} (1 = growth starts, 3 = visible)",
+                                info.room,
+                                {
+                                    "max": round(mmax, 2),
+                                    "final": round(mfin, 2),
+                                    "rising": bool(rising),
+                                },
+                            )
                         )
                 damp_score = max(damp_score, mmax + f80 + cond / 24)
             else:
@@ -339,54 +343,54 @@ def assess_flats(
                     rank = 1
                 if rank:
                     reasons.append(
-                        {
-                            "kind": "damp",
-                            "code": "air_rh_over_70",
-                            "room": info.room,
-                            "hours": round(rh70, 1),
-                            "message": f"air RH over 70 % for {rh70:.0f} h of {hours:.0f} h in the {room} "
+                        Reason(
+                            _DAMP,
+                            ReasonCode.AIR_RH_OVER_70,
+                            f"air RH over 70 % for {rh70:.0f} h of {hours:.0f} h in the {room} "
                             "(no wall probe or outdoor temperature: surface risk not estimated)",
-                        }
+                            info.room,
+                            {"hours": round(rh70, 1)},
+                        )
                     )
                 damp_score = max(damp_score, f70)
             damp_rank = max(damp_rank, rank)
             # ---- sensor faults
             if tot[_FLAT_H] >= fth.flatline_hours:
                 flags.append(
-                    {
-                        "code": "sensor_flatline",
-                        "room": info.room,
-                        "hours": tot[_FLAT_H],
-                        "message": f"{room} sensor showed no change at all for {tot[_FLAT_H]:.0f} h (stuck?)",
-                    }
+                    Flag(
+                        FlagCode.SENSOR_FLATLINE,
+                        f"{room} sensor showed no change at all for {tot[_FLAT_H]:.0f} h (stuck?)",
+                        info.room,
+                        {"hours": tot[_FLAT_H]},
+                    )
                 )
             if tot[_JUMPS] >= fth.jumps:
                 flags.append(
-                    {
-                        "code": "sensor_jumps",
-                        "room": info.room,
-                        "count": int(tot[_JUMPS]),
-                        "message": f"{room} sensor made {int(tot[_JUMPS])} physically impossible jumps",
-                    }
+                    Flag(
+                        FlagCode.SENSOR_JUMPS,
+                        f"{room} sensor made {int(tot[_JUMPS])} physically impossible jumps",
+                        info.room,
+                        {"count": int(tot[_JUMPS])},
+                    )
                 )
             if tot[_IMPLAUSIBLE_H] >= fth.implausible_hours:
                 flags.append(
-                    {
-                        "code": "sensor_out_of_range",
-                        "room": info.room,
-                        "message": f"{room} sensor read implausible indoor temperatures for {tot[_IMPLAUSIBLE_H]:.0f} h",
-                    }
+                    Flag(
+                        FlagCode.SENSOR_OUT_OF_RANGE,
+                        f"{room} sensor read implausible indoor temperatures for {tot[_IMPLAUSIBLE_H]:.0f} h",
+                        info.room,
+                    )
                 )
         # ---- coverage
         window_hours = 24.0 * days * len(idx)
         coverage = coverage_hours / window_hours if window_hours else 0.0
         if coverage < fth.min_coverage:
             flags.append(
-                {
-                    "code": "data_gap",
-                    "coverage": round(coverage, 3),
-                    "message": f"readings cover {coverage:.0%} of the period",
-                }
+                Flag(
+                    FlagCode.DATA_GAP,
+                    f"readings cover {coverage:.0%} of the period",
+                    figures={"coverage": round(coverage, 3)},
+                )
             )
         # ---- cold, per flat over occupied hours
         if flat_occ >= th.min_hours:
@@ -401,16 +405,19 @@ def assess_flats(
                 cold_rank = 1
             if cold_rank:
                 reasons.append(
-                    {
-                        "kind": "cold",
-                        "code": "below_18c",
-                        "hours": round(flat_b18, 1),
-                        "of_hours": round(flat_occ, 1),
-                        "hours_below_16c": round(flat_b16, 1),
-                        "mean_temp_c": round(mean_t, 1),
-                        "message": f"below 18 °C for {flat_b18:.0f} h of {flat_occ:.0f} occupied room-hours "
+                    Reason(
+                        _COLD,
+                        ReasonCode.BELOW_18C,
+                        f"below 18 °C for {flat_b18:.0f} h of {flat_occ:.0f} occupied room-hours "
                         f"({flat_b16:.0f} h below 16 °C); mean {mean_t:.1f} °C",
-                    }
+                        None,
+                        {
+                            "hours": round(flat_b18, 1),
+                            "of_hours": round(flat_occ, 1),
+                            "hours_below_16c": round(flat_b16, 1),
+                            "mean_temp_c": round(mean_t, 1),
+                        },
+                    )
                 )
             cold_score = f18 + f16
         # ---- self-disconnection and vacancy
@@ -419,22 +426,22 @@ def assess_flats(
             cold_days = [i for i in range(len(daily_mean)) if daily_mean[i] < fth.unheated_day_c]
             since = _day(day_starts[cold_days[0]]) if cold_days else "?"
             flags.append(
-                {
-                    "code": "possible_self_disconnection",
-                    "message": f"heated days then unheated since about {since} "
+                Flag(
+                    FlagCode.POSSIBLE_SELF_DISCONNECTION,
+                    f"heated days then unheated since about {since} "
                     f"(daily mean now {np.nanmean(daily_mean[-2:]):.1f} °C): heating may have stopped",
-                }
+                )
             )
             cold_rank = max(cold_rank, 2)
         spikes_per_day = flat_spikes / days
         if cold_rank and spikes_per_day < fth.vacancy_spikes_per_day:
             flags.append(
-                {
-                    "code": "possible_vacancy",
-                    "spikes_per_day": round(spikes_per_day, 2),
-                    "message": f"no occupancy signature (humidity spikes {spikes_per_day:.1f}/day): "
+                Flag(
+                    FlagCode.POSSIBLE_VACANCY,
+                    f"no occupancy signature (humidity spikes {spikes_per_day:.1f}/day): "
                     "the flat may be empty; confirm before outreach",
-                }
+                    figures={"spikes_per_day": round(spikes_per_day, 2)},
+                )
             )
         score = 10.0 * max(damp_rank, cold_rank) + min(damp_score + cold_score, 9.99)
         out.append(

@@ -1,0 +1,183 @@
+"""What scoring finds and other packages act on: typed reasons, flags and findings, and
+the narrow interface (:class:`FindingSink`) through which a consumer subscribes.
+
+A *reason* explains a level (``surface RH ≥ 80 % for 41 h of 168 h …``) and carries the
+numbers behind it; a *flag* says that something about the data or the household needs a
+person's judgement (a stuck sensor, a flat that may be empty). A *finding* is a change
+worth acting on: a flat's damp or cold level moved, or a flag appeared. Scoring returns
+the findings of a run and hands them to the sinks it was given; it never imports a
+consumer, and a consumer (tickets, webhooks, SMS) never imports scoring: the CLI wires
+them.
+
+Reasons and flags are stored as flat JSON objects (``{"code": …, "message": …, "hours":
+…}``); :meth:`Reason.as_json` and :meth:`Reason.from_json` are the one mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from dampwatch_core.const import Level
+
+__all__ = [
+    "DEVICE_FAULT_FLAGS",
+    "Figure",
+    "Finding",
+    "FindingKind",
+    "FindingSink",
+    "Flag",
+    "FlagCode",
+    "Reason",
+    "ReasonCode",
+    "ReasonKind",
+]
+
+#: A number behind a reason or flag (hours, a count, a mean, whether it is rising).
+Figure = float | int | bool
+
+
+class ReasonKind(StrEnum):
+    DAMP = "damp"
+    COLD = "cold"
+
+
+class ReasonCode(StrEnum):
+    """Why a flat has the damp or cold level it has."""
+
+    SURFACE_RH_OVER_80 = "surface_rh_over_80"
+    CONDENSATION = "condensation"
+    MOULD_INDEX = "mould_index"
+    AIR_RH_OVER_70 = "air_rh_over_70"
+    BELOW_18C = "below_18c"
+
+
+class FlagCode(StrEnum):
+    """What needs a person's judgement before anyone acts on a level."""
+
+    SENSOR_FLATLINE = "sensor_flatline"
+    SENSOR_JUMPS = "sensor_jumps"
+    SENSOR_OUT_OF_RANGE = "sensor_out_of_range"
+    DATA_GAP = "data_gap"
+    POSSIBLE_SELF_DISCONNECTION = "possible_self_disconnection"
+    POSSIBLE_VACANCY = "possible_vacancy"
+
+
+#: Flags that say a device, not the flat, is at fault.
+DEVICE_FAULT_FLAGS = frozenset(
+    {FlagCode.SENSOR_FLATLINE, FlagCode.SENSOR_JUMPS, FlagCode.SENSOR_OUT_OF_RANGE}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason for a level: what, where, in words, and the numbers behind it."""
+
+    kind: ReasonKind
+    code: ReasonCode
+    message: str
+    room: str | None = None
+    figures: Mapping[str, Figure] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The stored (and public) form: one flat object."""
+        out: dict[str, Any] = {"kind": self.kind.value, "code": self.code.value}
+        if self.room is not None:
+            out["room"] = self.room
+        out.update(self.figures)
+        out["message"] = self.message
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Reason:
+        rest = {k: v for k, v in data.items() if k not in _REASON_KEYS}
+        return cls(
+            ReasonKind(data["kind"]),
+            ReasonCode(data["code"]),
+            str(data.get("message", "")),
+            data.get("room"),
+            rest,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """Something about a flat's data or household that needs a person's judgement."""
+
+    code: FlagCode
+    message: str
+    room: str | None = None
+    figures: Mapping[str, Figure] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code.value}
+        if self.room is not None:
+            out["room"] = self.room
+        out.update(self.figures)
+        out["message"] = self.message
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Flag:
+        rest = {k: v for k, v in data.items() if k not in _FLAG_KEYS}
+        return cls(FlagCode(data["code"]), str(data.get("message", "")), data.get("room"), rest)
+
+    @property
+    def is_device_fault(self) -> bool:
+        return self.code in DEVICE_FAULT_FLAGS
+
+
+_REASON_KEYS = frozenset({"kind", "code", "message", "room"})
+_FLAG_KEYS = frozenset({"code", "message", "room"})
+
+
+class FindingKind(StrEnum):
+    """What a finding is about."""
+
+    DAMP = "damp"  # the damp/mould level changed
+    COLD = "cold"  # the cold level changed
+    VACANCY = "vacancy"  # a possible-vacancy flag appeared or went
+    DEVICE_FAULT = "device_fault"  # a sensor fault flag appeared or went
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A change in a flat worth acting on, from one scoring run.
+
+    For ``damp`` and ``cold``, ``level_before`` is the flat's level at its previous
+    assessment (``none`` if it had none) and ``level_after`` the new one; ``reasons``
+    are the new assessment's reasons of that kind. For ``vacancy`` and
+    ``device_fault``, the levels are ``none`` (no such flag) and ``high`` (flagged), and
+    ``flags`` holds the flags of that kind. ``period_start``/``period_end`` bound the
+    data the assessment was made from; ``assessment_id`` is its stored row.
+    """
+
+    flat_id: str
+    kind: FindingKind
+    level_before: Level
+    level_after: Level
+    period_start: datetime
+    period_end: datetime
+    reasons: tuple[Reason, ...] = ()
+    flags: tuple[Flag, ...] = ()
+    assessment_id: int | None = None
+    thresholds_version: str = ""
+
+    @property
+    def rose(self) -> bool:
+        """Whether the level went up (a worse state), not down."""
+        return self.level_after.rank > self.level_before.rank
+
+
+@runtime_checkable
+class FindingSink(Protocol):
+    """Where findings go: implemented by a consumer (tickets, webhooks), handed to
+    scoring by whoever wires the services. ``publish`` is called once per run that
+    assessed flats, after its assessments are committed, with every finding of the run
+    (possibly none); a run with no new data calls nothing. It should not block for
+    long (queue the work, do not send from here)."""
+
+    def publish(self, findings: Sequence[Finding]) -> None: ...
