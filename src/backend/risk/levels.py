@@ -242,7 +242,7 @@ def assess_flats(
         th.flags.heated_day_c,
         th.flags.unheated_day_c,
     ).tolist()
-    dth, fth, cth = th.damp, th.flags, th.cold
+    dth, fth, cth, lim = th.damp, th.flags, th.cold, th.metrics
     out = []
     for f, (flat_id, idx) in enumerate(zip(flat_ids, members, strict=True)):
         damp_rank, cold_rank = 0, 0
@@ -304,7 +304,7 @@ def assess_flats(
                         Reason(
                             _DAMP,
                             ReasonCode.SURFACE_RH_OVER_80,
-                            f"surface RH ≥ 80 % for {surf80:.0f} h of {surf_h:.0f} h {where}",
+                            f"surface RH ≥ {lim.surface_rh_pct:g} % for {surf80:.0f} h of {surf_h:.0f} h {where}",
                             info.room,
                             {"hours": round(surf80, 1), "of_hours": round(surf_h, 1)},
                         )
@@ -346,7 +346,7 @@ def assess_flats(
                         Reason(
                             _DAMP,
                             ReasonCode.AIR_RH_OVER_70,
-                            f"air RH over 70 % for {rh70:.0f} h of {hours:.0f} h in the {room} "
+                            f"air RH over {lim.air_rh_pct:g} % for {rh70:.0f} h of {hours:.0f} h in the {room} "
                             "(no wall probe or outdoor temperature: surface risk not estimated)",
                             info.room,
                             {"hours": round(rh70, 1)},
@@ -408,8 +408,9 @@ def assess_flats(
                     Reason(
                         _COLD,
                         ReasonCode.BELOW_18C,
-                        f"below 18 °C for {flat_b18:.0f} h of {flat_occ:.0f} occupied room-hours "
-                        f"({flat_b16:.0f} h below 16 °C); mean {mean_t:.1f} °C",
+                        f"below {lim.warm_c:g} °C for {flat_b18:.0f} h of {flat_occ:.0f} occupied "
+                        f"room-hours ({flat_b16:.0f} h below {lim.cold_c:g} °C); "
+                        f"mean {mean_t:.1f} °C",
                         None,
                         {
                             "hours": round(flat_b18, 1),

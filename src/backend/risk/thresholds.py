@@ -4,13 +4,35 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, fields
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from dampwatch_core.errors import ConfigError
 
-__all__ = ["ColdThresholds", "DampThresholds", "FlagThresholds", "Thresholds", "load_thresholds"]
+__all__ = [
+    "ColdThresholds",
+    "DampThresholds",
+    "FlagThresholds",
+    "MetricLimits",
+    "Thresholds",
+    "load_thresholds",
+]
+
+
+@dataclass(frozen=True)
+class MetricLimits:
+    """The limits the engine counts hours against (``[metrics]``)."""
+
+    air_rh_pct: float
+    surface_rh_pct: float
+    warm_c: float
+    cold_c: float
+    implausible_below_c: float
+    implausible_above_c: float
+    spike_rise_pct: float
+    jump_temp_c: float
 
 
 @dataclass(frozen=True)
@@ -53,6 +75,7 @@ class Thresholds:
     version: str
     window_days: int
     min_hours: float
+    metrics: MetricLimits
     damp: DampThresholds
     cold: ColdThresholds
     flags: FlagThresholds
@@ -79,6 +102,15 @@ def _section(cls: type[Any], data: dict[str, Any], name: str, source: str) -> An
 
 def load_thresholds(path: Path | None = None) -> Thresholds:
     """The bundled thresholds, or a landlord's own file (validated, clear errors)."""
+    return _bundled() if path is None else _load(path)
+
+
+@cache
+def _bundled() -> Thresholds:
+    return _load(None)
+
+
+def _load(path: Path | None) -> Thresholds:
     if path is None:
         text = (files("backend.risk") / "thresholds.toml").read_text()
         source = "thresholds.toml"
@@ -103,4 +135,10 @@ def load_thresholds(path: Path | None = None) -> Thresholds:
         damp=_section(DampThresholds, data, "damp", source),
         cold=_section(ColdThresholds, data, "cold", source),
         flags=_section(FlagThresholds, data, "flags", source),
+        # a landlord's file from before [metrics] existed counts with the bundled limits
+        metrics=(
+            _bundled().metrics
+            if path is not None and "metrics" not in data
+            else _section(MetricLimits, data, "metrics", source)
+        ),
     )

@@ -90,7 +90,7 @@ def score_estate(
     the run's writes are committed."""
     started = time.perf_counter()
     th = thresholds or load_thresholds()
-    params = params or EngineParams()
+    params = params or EngineParams(limits=th.metrics)
     states = state_store or StateStore()
     assessments_store = assessment_store or AssessmentStore()
     now = int(time.time()) if now is None else now
