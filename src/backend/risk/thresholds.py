@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, fields
 from functools import cache
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dampwatch_core.errors import ConfigError
+from dampwatch_core.tables import TableError, check_keys, number
 
 __all__ = [
     "ColdThresholds",
@@ -85,19 +87,12 @@ def _section(cls: type[Any], data: dict[str, Any], name: str, source: str) -> An
     table = data.get(name)
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: missing [{name}] table")
-    wanted = {f.name for f in fields(cls)}
-    missing = wanted - table.keys()
-    unknown = table.keys() - wanted
-    if missing or unknown:
-        raise ConfigError(
-            f"{source}: [{name}] "
-            + (f"lacks {', '.join(sorted(missing))} " if missing else "")
-            + (f"has unknown {', '.join(sorted(unknown))}" if unknown else "")
-        )
-    for key, value in table.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{source}: [{name}] {key} must be a number")
-    return cls(**table)
+    wanted = [f.name for f in fields(cls)]
+    try:
+        check_keys(table, wanted)
+        return cls(**{key: number(table, key, -math.inf, math.inf) for key in wanted})
+    except TableError as exc:
+        raise ConfigError(f"{source}: [{name}] {exc}") from None
 
 
 def load_thresholds(path: Path | None = None) -> Thresholds:

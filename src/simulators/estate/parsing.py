@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dampwatch_core.tables import TableError, check_keys, number
 from simulators.errors import SimulatorError
 from simulators.estate.spec import (
     DEFAULT_END,
@@ -33,37 +34,28 @@ def _err(source: str, where: str, message: str) -> SimulatorError:
 
 
 def _check_keys(source: str, where: str, table: Mapping[str, Any], known: set[str]) -> None:
-    import difflib
-
-    for key in table:
-        if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise _err(source, where, f"unknown key {key!r}{hint}")
+    try:
+        check_keys(table, known)
+    except TableError as exc:
+        raise _err(source, where, str(exc)) from None
 
 
 def _number(
     source: str, where: str, table: Mapping[str, Any], key: str, lo: float, hi: float, default: Any
 ) -> Any:
-    if key not in table:
-        if default is ...:
-            raise _err(source, where, f"{key} is required")
-        return default
-    value = table[key]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _err(source, where, f"{key} must be a number, not {value!r}")
-    if not lo <= value <= hi:
-        raise _err(source, where, f"{key}={value} is outside {lo:g}–{hi:g}")
-    return value
+    try:
+        return number(table, key, lo, hi, default)
+    except TableError as exc:
+        raise _err(source, where, str(exc)) from None
 
 
 def _integer(
     source: str, where: str, table: Mapping[str, Any], key: str, lo: int, hi: int, default: Any
 ) -> int:
-    value = _number(source, where, table, key, lo, hi, default)
-    if not isinstance(value, int):
-        raise _err(source, where, f"{key} must be a whole number, not {value!r}")
-    return value
+    try:
+        return int(number(table, key, lo, hi, default, whole=True))
+    except TableError as exc:
+        raise _err(source, where, str(exc)) from None
 
 
 def _range(
