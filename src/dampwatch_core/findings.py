@@ -84,12 +84,7 @@ class Reason:
 
     def as_json(self) -> dict[str, Any]:
         """The stored (and public) form: one flat object."""
-        out: dict[str, Any] = {"kind": self.kind.value, "code": self.code.value}
-        if self.room is not None:
-            out["room"] = self.room
-        out.update(self.figures)
-        out["message"] = self.message
-        return out
+        return _flat_json({"kind": self.kind.value, "code": self.code.value}, self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Reason:
@@ -113,12 +108,8 @@ class Flag:
     figures: Mapping[str, Figure] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code.value}
-        if self.room is not None:
-            out["room"] = self.room
-        out.update(self.figures)
-        out["message"] = self.message
-        return out
+        """The stored (and public) form: one flat object."""
+        return _flat_json({"code": self.code.value}, self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Flag:
@@ -128,6 +119,15 @@ class Flag:
     @property
     def is_device_fault(self) -> bool:
         return self.code in DEVICE_FAULT_FLAGS
+
+
+def _flat_json(out: dict[str, Any], item: Reason | Flag) -> dict[str, Any]:
+    """``out`` (kind and code) with the room, the figures and the message."""
+    if item.room is not None:
+        out["room"] = item.room
+    out.update(item.figures)
+    out["message"] = item.message
+    return out
 
 
 _REASON_KEYS = frozenset({"kind", "code", "message", "room"})

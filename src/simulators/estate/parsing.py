@@ -41,10 +41,18 @@ def _check_keys(source: str, where: str, table: Mapping[str, Any], known: set[st
 
 
 def _number(
-    source: str, where: str, table: Mapping[str, Any], key: str, lo: float, hi: float, default: Any
+    source: str,
+    where: str,
+    table: Mapping[str, Any],
+    key: str,
+    lo: float,
+    hi: float,
+    default: Any,
+    *,
+    whole: bool = False,
 ) -> Any:
     try:
-        return number(table, key, lo, hi, default)
+        return number(table, key, lo, hi, default, whole=whole)
     except TableError as exc:
         raise _err(source, where, str(exc)) from None
 
@@ -52,10 +60,7 @@ def _number(
 def _integer(
     source: str, where: str, table: Mapping[str, Any], key: str, lo: int, hi: int, default: Any
 ) -> int:
-    try:
-        return int(number(table, key, lo, hi, default, whole=True))
-    except TableError as exc:
-        raise _err(source, where, str(exc)) from None
+    return int(_number(source, where, table, key, lo, hi, default, whole=True))
 
 
 def _range(
