@@ -12,8 +12,10 @@ from typing import Final
 
 __all__ = [
     "AGGREGATE_MEASUREMENT",
+    "BEDROOM",
     "DEFAULT_F_RSI",
     "LEVELS",
+    "LIVING_ROOM",
     "MEASUREMENT",
     "OUTDOOR_ROOM",
     "SETTINGS_FILENAME",
@@ -37,6 +39,10 @@ TAG_ROOM: Final = "room"
 
 #: The room of a device outside the building: it gives θ_e to every flat in its block.
 OUTDOOR_ROOM: Final = "outdoor"
+#: The two rooms every flat has a device in by default (the simulators' flats, the
+#: occupied hours of the heating metrics).
+LIVING_ROOM: Final = "living_room"
+BEDROOM: Final = "bedroom"
 
 #: The settings file a local stack writes and ``dampwatch`` commands read.
 SETTINGS_FILENAME: Final = "dampwatch.env"

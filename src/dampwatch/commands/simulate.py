@@ -12,7 +12,7 @@ from pathlib import Path
 from backend.registry import add_flat, sync_broker_credentials
 from dampwatch.commands._common import add_settings_flag, settings_from_args
 from dampwatch.provision import issue_credentials, read_credentials, write_credentials
-from dampwatch_core.const import OUTDOOR_ROOM
+from dampwatch_core.const import BEDROOM, LIVING_ROOM, OUTDOOR_ROOM
 from dampwatch_core.contract import Reading
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
 from dampwatch_core.errors import ServiceUnavailable
@@ -21,7 +21,7 @@ from simulators.publisher import DeviceCredential, DevicePublisher, SimpleClimat
 
 log = logging.getLogger(__name__)
 
-ROOMS = ("living_room", "bedroom")
+ROOMS = (LIVING_ROOM, BEDROOM)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from dampwatch_core.const import BEDROOM, LIVING_ROOM
 from simulators.flat import STEP_S
 from simulators.scenario import GroundTruth, Scenario
 from simulators.weather import ColdSnap
@@ -47,8 +48,8 @@ class RoomSpec:
 
 
 DEFAULT_ROOMS = (
-    RoomSpec("living_room", "living", 40.0, 1500.0),
-    RoomSpec("bedroom", "bedroom", 28.0, 1000.0),
+    RoomSpec(LIVING_ROOM, "living", 40.0, 1500.0),
+    RoomSpec(BEDROOM, "bedroom", 28.0, 1000.0),
 )
 
 
