@@ -8,6 +8,7 @@ import math
 from collections.abc import Sequence
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from backend.registry import add_device, add_flat
 from backend.scoring import score_estate
@@ -55,16 +56,22 @@ def write(influx: InfluxClient, start: int, end: int, skip: set[str] = frozenset
     influx.write_lines(lines)
 
 
-@pytest.fixture
-def estate(database_url: str, influxdb: InfluxDB):  # type: ignore[no-untyped-def]
-    migrate(database_url)
-    sessions = make_sessionmaker(make_engine(database_url))
+def registered(url: str) -> sessionmaker[Session]:
+    """A migrated store at ``url`` with the test flats and devices registered."""
+    migrate(url)
+    sessions = make_sessionmaker(make_engine(url))
     with sessions.begin() as s:
         for flat in ("DAMP-1", "COLD-1", "OK-1", "SITE-1"):
             add_flat(s, flat, f"{flat} Test Court", block="Test Court")
         s.flush()
         for dev, (flat, room, _) in DEVICES.items():
             add_device(s, dev, flat, room)
+    return sessions
+
+
+@pytest.fixture
+def estate(database_url: str, influxdb: InfluxDB):  # type: ignore[no-untyped-def]
+    sessions = registered(database_url)
     with InfluxClient(influxdb.url, influxdb.database) as influx:
         yield sessions, influx
 
@@ -104,15 +111,7 @@ def test_incremental_runs_equal_one_run_and_keep_history(
     # one row per day of data (runs on days 1, 1, 2, 2, 3), more only where levels changed
     assert 3 <= history <= 5
     # the same data scored in one run, in a fresh store
-    url = f"sqlite:///{tmp_path / 'one.db'}"
-    migrate(url)
-    one = make_sessionmaker(make_engine(url))
-    with one.begin() as s:
-        for flat in ("DAMP-1", "COLD-1", "OK-1", "SITE-1"):
-            add_flat(s, flat, f"{flat} Test Court", block="Test Court")
-        s.flush()
-        for dev, (flat, room, _) in DEVICES.items():
-            add_device(s, dev, flat, room)
+    one = registered(f"sqlite:///{tmp_path / 'one.db'}")
     score_estate(one, influx, now=DAY0 + 3 * 86400)
     with one() as s:
         single = {

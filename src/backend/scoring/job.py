@@ -28,8 +28,14 @@ from backend.risk.levels import SeriesInfo, assess_flats
 from backend.risk.thresholds import Thresholds, load_thresholds
 from backend.scoring.grid import DeviceRow, build_grid
 from backend.scoring.reader import HourlyFrame, HourlyReader, InfluxQuery, room_split
-from backend.scoring.state import DeviceState, StateStore, merge_all, window_values
-from backend.scoring.store import AssessmentPeriod, AssessmentStore
+from backend.scoring.state import (
+    DeviceState,
+    SqlStateStore,
+    StateStore,
+    merge_all,
+    window_values,
+)
+from backend.scoring.store import AssessmentPeriod, AssessmentStore, SqlAssessmentStore
 from dampwatch_core.const import DEFAULT_F_RSI, OUTDOOR_ROOM
 from dampwatch_core.findings import Finding, FindingSink
 from dampwatch_core.models import Device, Flat
@@ -87,12 +93,14 @@ def score_estate(
 ) -> ScoringReport:
     """One incremental run over the whole estate (see the module docstring). Returns
     the report with the run's findings, which each of ``sinks`` is also given once
-    the run's writes are committed."""
+    the run's writes are committed. ``influx``, ``state_store`` and
+    ``assessment_store`` may be replaced (a test's fakes); the stores default to the
+    relational ones."""
     started = time.perf_counter()
     th = thresholds or load_thresholds()
     params = params or EngineParams(limits=th.metrics)
-    states = state_store or StateStore()
-    assessments_store = assessment_store or AssessmentStore()
+    states = state_store or SqlStateStore()
+    assessments_store = assessment_store or SqlAssessmentStore()
     now = int(time.time()) if now is None else now
     now_hour = now // 3600 * 3600
     first_start = (now_hour - FIRST_RUN_DAYS * 86400) // 86400 * 86400

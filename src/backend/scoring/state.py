@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,7 +22,14 @@ from sqlalchemy.orm import Session
 from backend.risk.engine import FIELDS
 from dampwatch_core.models import ScoringState
 
-__all__ = ["NF", "DeviceState", "StateStore", "merge_all", "window_values"]
+__all__ = [
+    "NF",
+    "DeviceState",
+    "SqlStateStore",
+    "StateStore",
+    "merge_all",
+    "window_values",
+]
 
 #: Daily metric fields per bucket.
 NF = len(FIELDS)
@@ -136,7 +143,25 @@ def window_values(states: list[DeviceState], window_days: NDArray[np.int64]) -> 
     return out
 
 
-class StateStore:
+class StateStore(Protocol):
+    """Where the job keeps devices' carried state between runs."""
+
+    def last_scored(self, session: Session) -> dict[str, int]: ...
+
+    def load(
+        self, session: Session, devices: Iterable[str], first_start: int
+    ) -> dict[str, DeviceState]: ...
+
+    def save(
+        self,
+        conn: Connection,
+        states: Mapping[str, DeviceState],
+        new_devices: Mapping[str, tuple[str, str]],
+        updated_at: datetime,
+    ) -> None: ...
+
+
+class SqlStateStore:
     """Devices' carried state in the relational store (table ``scoring_state``)."""
 
     def last_scored(self, session: Session) -> dict[str, int]:

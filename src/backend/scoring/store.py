@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, String, bindparam, cast, insert, select, update
 
@@ -30,7 +30,7 @@ from dampwatch_core.findings import (
 )
 from dampwatch_core.models import FlatRisk, RiskAssessment
 
-__all__ = ["AssessmentPeriod", "AssessmentStore", "findings_of"]
+__all__ = ["AssessmentPeriod", "AssessmentStore", "SqlAssessmentStore", "findings_of"]
 
 #: Flags that come with a cold finding (they explain or qualify a cold level).
 _COLD_FLAGS = frozenset({FlagCode.POSSIBLE_SELF_DISCONNECTION, FlagCode.POSSIBLE_VACANCY})
@@ -140,8 +140,17 @@ def findings_of(
     return out
 
 
-class AssessmentStore:
-    """Assessments, ranking and findings in the relational store."""
+class AssessmentStore(Protocol):
+    """Where the job stores a run's assessments; returns what changed."""
+
+    def write(
+        self, conn: Connection, assessments: Sequence[FlatAssessment], period: AssessmentPeriod
+    ) -> list[Finding]: ...
+
+
+class SqlAssessmentStore:
+    """Assessments, ranking and findings in the relational store (tables
+    ``risk_assessments`` and ``flat_risk``)."""
 
     def _current(self, conn: Connection) -> dict[str, _Current]:
         """Each assessed flat's current assessment; flag codes read only where the
