@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import tomllib
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +58,8 @@ def _number(
         raise _err(source, where, str(exc)) from None
 
 
-def _integer(
-    source: str, where: str, table: Mapping[str, Any], key: str, lo: int, hi: int, default: Any
-) -> int:
-    return int(_number(source, where, table, key, lo, hi, default, whole=True))
+#: :func:`_number` of a whole number.
+_integer = partial(_number, whole=True)
 
 
 def _range(
