@@ -16,10 +16,11 @@ Reasons and flags are stored as flat JSON objects (``{"code": â€¦, "message": â€
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from dampwatch_core.const import Level
 
@@ -72,19 +73,24 @@ DEVICE_FAULT_FLAGS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """One reason for a level: what, where, in words, and the numbers behind it."""
+#: The figures of a reason or flag that has none.
+_NO_FIGURES: Mapping[str, Figure] = MappingProxyType({})
+
+
+class Reason(NamedTuple):
+    """One reason for a level: what, where, in words, and the numbers behind it.
+
+    An immutable value (a named tuple: an assessment makes hundreds of thousands)."""
 
     kind: ReasonKind
     code: ReasonCode
     message: str
     room: str | None = None
-    figures: Mapping[str, Figure] = field(default_factory=dict)
+    figures: Mapping[str, Figure] = _NO_FIGURES
 
     def as_json(self) -> dict[str, Any]:
         """The stored (and public) form: one flat object."""
-        return _flat_json({"kind": self.kind.value, "code": self.code.value}, self)
+        return _flat_json({"kind": self.kind, "code": self.code}, self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Reason:
@@ -98,18 +104,17 @@ class Reason:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Flag:
+class Flag(NamedTuple):
     """Something about a flat's data or household that needs a person's judgement."""
 
     code: FlagCode
     message: str
     room: str | None = None
-    figures: Mapping[str, Figure] = field(default_factory=dict)
+    figures: Mapping[str, Figure] = _NO_FIGURES
 
     def as_json(self) -> dict[str, Any]:
         """The stored (and public) form: one flat object."""
-        return _flat_json({"code": self.code.value}, self)
+        return _flat_json({"code": self.code}, self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Flag:
@@ -122,7 +127,8 @@ class Flag:
 
 
 def _flat_json(out: dict[str, Any], item: Reason | Flag) -> dict[str, Any]:
-    """``out`` (kind and code) with the room, the figures and the message."""
+    """``out`` (kind and code: ``StrEnum`` members, which are strings) with the room,
+    the figures and the message."""
     if item.room is not None:
         out["room"] = item.room
     out.update(item.figures)

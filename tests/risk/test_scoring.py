@@ -16,7 +16,7 @@ from dampwatch.stack.influxdb import InfluxDB
 from dampwatch_core.const import Level
 from dampwatch_core.contract import Reading
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
-from dampwatch_core.findings import Finding, FindingKind, ReasonCode, ReasonKind
+from dampwatch_core.findings import Finding, FindingKind, FlagCode, ReasonCode, ReasonKind
 from dampwatch_core.influx import InfluxClient
 from dampwatch_core.models import FlatRisk, RiskAssessment, ScoringState
 from gateway.schema import reading_line, series_key
@@ -241,3 +241,26 @@ def test_a_flat_going_from_none_to_high_damp_is_one_finding(estate) -> None:  # 
     assert later.devices_scored == 2 and later.findings == []
     # the sink was handed each run's findings, once per run that assessed
     assert sink.runs == [[], [found], []]
+
+
+def test_a_stuck_sensor_is_one_device_fault_finding(estate) -> None:  # type: ignore[no-untyped-def]
+    sessions, influx = estate
+
+    def write_stuck(start: int, end: int) -> None:
+        lines = []
+        for dev in ("esp32-000000000a01", "esp32-000000000a02"):
+            flat, room, _ = DEVICES[dev]
+            key = series_key(dev, flat, room, "leeds")
+            lines += [reading_line(key, Reading(ts, 20.0, 50.0)) for ts in range(start, end, 300)]
+        influx.write_lines(lines)
+
+    write_stuck(DAY0, DAY0 + 2 * 86400)
+    first = score_estate(sessions, influx, now=DAY0 + 2 * 86400)
+    (found,) = first.findings
+    assert (found.flat_id, found.kind) == ("OK-1", FindingKind.DEVICE_FAULT)
+    assert (found.level_before, found.level_after) == (Level.NONE, Level.HIGH)
+    assert {f.code for f in found.flags} == {FlagCode.SENSOR_FLATLINE}
+    # still stuck an hour later: the store sees the previous flag, nothing new is found
+    write_stuck(DAY0 + 2 * 86400, DAY0 + 2 * 86400 + 3600)
+    later = score_estate(sessions, influx, now=DAY0 + 2 * 86400 + 3600 + 60)
+    assert later.devices_scored == 2 and later.findings == []

@@ -106,7 +106,7 @@ PERIOD = AssessmentPeriod(
 
 
 def test_a_finding_is_a_change_of_level_with_the_reasons_of_its_kind() -> None:
-    (damp,) = findings_of(_assessment("high", "none"), "none", "none", frozenset(), PERIOD, 7)
+    (damp,) = findings_of(_assessment("high", "none"), "none", "none", False, False, PERIOD, 7)
     assert (damp.kind, damp.level_before, damp.level_after) == (
         FindingKind.DAMP,
         Level.NONE,
@@ -114,8 +114,8 @@ def test_a_finding_is_a_change_of_level_with_the_reasons_of_its_kind() -> None:
     )
     assert [r.code for r in damp.reasons] == [ReasonCode.SURFACE_RH_OVER_80]
     assert damp.assessment_id == 7 and damp.thresholds_version == "2026.1"
-    assert findings_of(_assessment("high", "none"), "high", "none", frozenset(), PERIOD) == []
-    (cold,) = findings_of(_assessment("high", "low"), "high", "medium", frozenset(), PERIOD)
+    assert findings_of(_assessment("high", "none"), "high", "none", False, False, PERIOD) == []
+    (cold,) = findings_of(_assessment("high", "low"), "high", "medium", False, False, PERIOD)
     assert cold.kind is FindingKind.COLD and not cold.rose
 
 
@@ -124,15 +124,12 @@ def test_flags_appearing_or_going_are_findings() -> None:
     stuck = Flag(FlagCode.SENSOR_FLATLINE, "bedroom sensor showed no change", "bedroom")
     gap = Flag(FlagCode.DATA_GAP, "readings cover 50 % of the period")
     a = _assessment("none", "none", [vacant, stuck, gap])
-    kinds = {f.kind: f for f in findings_of(a, "none", "none", frozenset(), PERIOD)}
+    kinds = {f.kind: f for f in findings_of(a, "none", "none", False, False, PERIOD)}
     assert set(kinds) == {FindingKind.VACANCY, FindingKind.DEVICE_FAULT}  # a gap is not one
     assert kinds[FindingKind.DEVICE_FAULT].flags == (stuck,)
     assert kinds[FindingKind.VACANCY].level_after is Level.HIGH
-    before = frozenset({"possible_vacancy", "sensor_flatline"})
-    assert findings_of(a, "none", "none", before, PERIOD) == []  # still flagged
-    (gone,) = findings_of(
-        _assessment("none", "none"), "none", "none", before - {"possible_vacancy"}, PERIOD
-    )
+    assert findings_of(a, "none", "none", True, True, PERIOD) == []  # still flagged
+    (gone,) = findings_of(_assessment("none", "none"), "none", "none", False, True, PERIOD)
     assert (gone.kind, gone.level_after) == (FindingKind.DEVICE_FAULT, Level.NONE)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, String, bindparam, cast, insert, select, update
+from sqlalchemy import Connection, String, bindparam, cast, insert, or_, select, update
 
 from backend.risk.levels import FlatAssessment
 from dampwatch_core.const import LEVELS, Level
@@ -52,7 +52,8 @@ class _Current:
     period_end: datetime | None
     damp: str
     cold: str
-    flag_codes: frozenset[str]
+    vacant: bool  # flagged as possibly vacant
+    faulty: bool  # with a device fault flag
 
 
 def _flag_change(
@@ -83,12 +84,14 @@ def findings_of(
     a: FlatAssessment,
     damp_before: str,
     cold_before: str,
-    flags_before: frozenset[str],
+    vacant_before: bool,
+    faulty_before: bool,
     period: AssessmentPeriod,
     assessment_id: int | None = None,
 ) -> list[Finding]:
-    """What changed in a flat between its previous assessment (levels, flag codes; a
-    flat never assessed had ``none`` and no flags) and ``a``."""
+    """What changed in a flat between its previous assessment (its levels, whether it
+    was flagged vacant or with a device fault; a flat never assessed had ``none`` and
+    no flags) and ``a``."""
     out: list[Finding] = []
     for kind, before, after, rkind in (
         (FindingKind.DAMP, damp_before, a.damp_level, ReasonKind.DAMP),
@@ -114,14 +117,14 @@ def findings_of(
                 period.thresholds_version,
             )
         )
-    if flags_before or a.flags:
+    if vacant_before or faulty_before or a.flags:
         vacancy = tuple(f for f in a.flags if f.code is FlagCode.POSSIBLE_VACANCY)
         faults = tuple(f for f in a.flags if f.is_device_fault)
         for finding in (
             _flag_change(
                 a,
                 FindingKind.VACANCY,
-                FlagCode.POSSIBLE_VACANCY in flags_before,
+                vacant_before,
                 vacancy,
                 period,
                 assessment_id,
@@ -129,7 +132,7 @@ def findings_of(
             _flag_change(
                 a,
                 FindingKind.DEVICE_FAULT,
-                bool(flags_before & DEVICE_FAULT_FLAGS),
+                faulty_before,
                 faults,
                 period,
                 assessment_id,
@@ -153,26 +156,23 @@ class SqlAssessmentStore:
     ``risk_assessments`` and ``flat_risk``)."""
 
     def _current(self, conn: Connection) -> dict[str, _Current]:
-        """Each assessed flat's current assessment; flag codes read only where the
-        assessment has flags (most have none)."""
-        flagged: dict[str, frozenset[str]] = {
-            flat: frozenset(str(f.get("code")) for f in flags or ())
-            for flat, flags in conn.execute(
-                select(FlatRisk.flat_id, RiskAssessment.flags)
-                .join(RiskAssessment, RiskAssessment.id == FlatRisk.assessment_id)
-                .where(cast(RiskAssessment.flags, String) != "[]")
-            )
-        }
-        none: frozenset[str] = frozenset()
+        """Each assessed flat's current assessment. Whether it was flagged is matched
+        in the database on the stored text (a flag's code appears nowhere else in it),
+        so no flags are parsed."""
+        flags = cast(RiskAssessment.flags, String)
+        vacant = flags.like(f"%{FlagCode.POSSIBLE_VACANCY.value}%")
+        faulty = or_(*(flags.like(f"%{code.value}%") for code in sorted(DEVICE_FAULT_FLAGS)))
         return {
-            flat: _Current(aid, period_end, damp, cold, flagged.get(flat, none))
-            for flat, aid, period_end, damp, cold in conn.execute(
+            flat: _Current(aid, period_end, damp, cold, bool(vac), bool(fault))
+            for flat, aid, period_end, damp, cold, vac, fault in conn.execute(
                 select(
                     FlatRisk.flat_id,
                     FlatRisk.assessment_id,
                     RiskAssessment.period_end,
                     FlatRisk.damp_level,
                     FlatRisk.cold_level,
+                    vacant,
+                    faulty,
                 ).join(RiskAssessment, RiskAssessment.id == FlatRisk.assessment_id)
             )
         }
@@ -202,15 +202,18 @@ class SqlAssessmentStore:
         ]
         id_by_flat = self._write_history(conn, records, assessments, current)
         self._write_ranking(conn, assessments, id_by_flat, set(current), period.assessed_at)
-        none: frozenset[str] = frozenset()
         findings: list[Finding] = []
         for a in assessments:
             cur = current.get(a.flat_id)
-            damp, cold, codes = (
-                (cur.damp, cur.cold, cur.flag_codes) if cur else ("none", "none", none)
+            damp, cold, vacant, faulty = (
+                (cur.damp, cur.cold, cur.vacant, cur.faulty)
+                if cur
+                else ("none", "none", False, False)
             )
-            if damp != a.damp_level or cold != a.cold_level or codes or a.flags:
-                findings += findings_of(a, damp, cold, codes, period, id_by_flat[a.flat_id])
+            if damp != a.damp_level or cold != a.cold_level or vacant or faulty or a.flags:
+                findings += findings_of(
+                    a, damp, cold, vacant, faulty, period, id_by_flat[a.flat_id]
+                )
         return findings
 
     @staticmethod
