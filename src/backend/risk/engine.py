@@ -376,20 +376,20 @@ def _score_rows(
             step[:, 0] = 0.0
             np.subtract(temp_raw[:, 1:], temp_raw[:, :-1], out=step[:, 1:])
             np.abs(step, out=step)
-            hit = step > params.limits.jump_temp_c  # NaN: False
+            hit = step > lim.jump_temp_c  # NaN: False
             hourly[IDX["jumps"]] = hour_sum(hit.astype(np.float32))
             w = max(1, params.spike_window_s // grid.step_s)
             step[:, :w] = 0.0
             np.subtract(rh_raw[:, w:], rh_raw[:, :-w], out=step[:, w:])
-            np.greater_equal(step, params.limits.spike_rise_pct, out=hit)
+            np.greater_equal(step, lim.spike_rise_pct, out=hit)
             hourly[IDX["spikes"]] = hour_sum(hit.astype(np.float32)) > 0
         else:
             rh_max = grid.rh_max_pct
             rh_max_grid = rh_max[r0:r1].reshape(n, hours) if rh_max is not None else rh_h
-            hourly[IDX["spikes"]] = (rh_max_grid - rh_h) >= params.limits.spike_rise_pct
+            hourly[IDX["spikes"]] = (rh_max_grid - rh_h) >= lim.spike_rise_pct
             jumps = hourly[IDX["jumps"]]
             jumps[:, 0] = 0.0
-            jumps[:, 1:] = np.abs(np.diff(temp_h, axis=1)) > params.limits.jump_temp_c
+            jumps[:, 1:] = np.abs(np.diff(temp_h, axis=1)) > lim.jump_temp_c
     # a stuck sensor repeats its readings, so its hourly means repeat exactly
     flat = hourly[IDX["flat_h"]]
     flat[:, 0] = 0.0
