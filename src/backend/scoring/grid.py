@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,9 +24,9 @@ from backend.scoring.reader import HourlyFrame, HourValues
 __all__ = ["DeviceRow", "GridInput", "build_grid"]
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceRow:
-    """A commissioned device as the registry places it."""
+class DeviceRow(NamedTuple):
+    """A commissioned device as the registry places it (a named tuple: the job makes
+    one per device of the estate)."""
 
     device_id: str
     flat_id: str

@@ -70,7 +70,7 @@ class ScoringReport:
 
 def _registry(session: Session) -> list[DeviceRow]:
     return [
-        DeviceRow(*r)
+        DeviceRow._make(r)
         for r in session.execute(
             select(Device.id, Device.flat_id, Device.room, Flat.block)
             .join(Flat, Flat.id == Device.flat_id)
