@@ -97,7 +97,7 @@ def evaluate_estate(estate: EstateData) -> Evaluation:
         window = slice(max(0, d - th.window_days + 1), d + 1)
         day_end = int(daily.day_starts[d]) + 86400
         for a in assess_flats(daily, infos, th, day_slice=window):
-            vacant_flag = any(f.code is FlagCode.POSSIBLE_VACANCY for f in a.flags)
+            vacant_flag = any(f["code"] == FlagCode.POSSIBLE_VACANCY for f in a.flags)
             damp = a.damp_level in DETECTED
             outreach = a.cold_level in DETECTED and not vacant_flag
             rec = first_detect[a.flat_id]

@@ -9,24 +9,22 @@ the findings of a run and hands them to the sinks it was given; it never imports
 consumer, and a consumer (tickets, webhooks, SMS) never imports scoring: the CLI wires
 them.
 
-Reasons and flags are stored as flat JSON objects (``{"code": …, "message": …, "hours":
-…}``); :meth:`Reason.as_json` and :meth:`Reason.from_json` are the one mapping.
+Reasons and flags are typed dicts, stored and served as they are (flat JSON objects,
+``{"kind": "damp", "code": "surface_rh_over_80", "room": …, "hours": …, "message": …}``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from types import MappingProxyType
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import NotRequired, Protocol, TypedDict, runtime_checkable
 
 from dampwatch_core.const import Level
 
 __all__ = [
     "DEVICE_FAULT_FLAGS",
-    "Figure",
     "Finding",
     "FindingKind",
     "FindingSink",
@@ -35,10 +33,8 @@ __all__ = [
     "Reason",
     "ReasonCode",
     "ReasonKind",
+    "is_device_fault",
 ]
-
-#: A number behind a reason or flag (hours, a count, a mean, whether it is rising).
-Figure = float | int | bool
 
 
 class ReasonKind(StrEnum):
@@ -73,71 +69,43 @@ DEVICE_FAULT_FLAGS = frozenset(
 )
 
 
-#: The figures of a reason or flag that has none.
-_NO_FIGURES: Mapping[str, Figure] = MappingProxyType({})
-
-
-class Reason(NamedTuple):
+class Reason(TypedDict):
     """One reason for a level: what, where, in words, and the numbers behind it.
 
-    An immutable value (a named tuple: an assessment makes hundreds of thousands)."""
+    A typed dict, which is also the stored and public form: an estate run makes
+    hundreds of thousands of reasons, and a value object per reason (plus its
+    conversion for storage) cost seconds of allocation and garbage collection. Keys
+    other than ``kind``, ``code`` and ``message`` are there when the code has them."""
 
     kind: ReasonKind
     code: ReasonCode
+    room: NotRequired[str]
     message: str
-    room: str | None = None
-    figures: Mapping[str, Figure] = _NO_FIGURES
-
-    def as_json(self) -> dict[str, Any]:
-        """The stored (and public) form: one flat object."""
-        return _flat_json({"kind": self.kind, "code": self.code}, self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Reason:
-        rest = {k: v for k, v in data.items() if k not in _REASON_KEYS}
-        return cls(
-            ReasonKind(data["kind"]),
-            ReasonCode(data["code"]),
-            str(data.get("message", "")),
-            data.get("room"),
-            rest,
-        )
+    hours: NotRequired[float]  # hours the condition held
+    of_hours: NotRequired[float]  # ... of the hours it could be judged
+    hours_below_16c: NotRequired[float]
+    mean_temp_c: NotRequired[float]
+    max: NotRequired[float]  # mould index: highest in the window
+    final: NotRequired[float]  # ... and at its end
+    rising: NotRequired[bool]
 
 
-class Flag(NamedTuple):
-    """Something about a flat's data or household that needs a person's judgement."""
+class Flag(TypedDict):
+    """Something about a flat's data or household that needs a person's judgement
+    (a typed dict, as :class:`Reason`)."""
 
     code: FlagCode
+    room: NotRequired[str]
     message: str
-    room: str | None = None
-    figures: Mapping[str, Figure] = _NO_FIGURES
-
-    def as_json(self) -> dict[str, Any]:
-        """The stored (and public) form: one flat object."""
-        return _flat_json({"code": self.code}, self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Flag:
-        rest = {k: v for k, v in data.items() if k not in _FLAG_KEYS}
-        return cls(FlagCode(data["code"]), str(data.get("message", "")), data.get("room"), rest)
-
-    @property
-    def is_device_fault(self) -> bool:
-        return self.code in DEVICE_FAULT_FLAGS
+    hours: NotRequired[float]
+    count: NotRequired[int]
+    coverage: NotRequired[float]  # the fraction of the window with readings
+    spikes_per_day: NotRequired[float]
 
 
-def _flat_json(out: dict[str, Any], item: Reason | Flag) -> dict[str, Any]:
-    """``out`` (kind and code: ``StrEnum`` members, which are strings) with the room,
-    the figures and the message."""
-    if item.room is not None:
-        out["room"] = item.room
-    out.update(item.figures)
-    out["message"] = item.message
-    return out
-
-
-_REASON_KEYS = frozenset({"kind", "code", "message", "room"})
-_FLAG_KEYS = frozenset({"code", "message", "room"})
+def is_device_fault(flag: Flag) -> bool:
+    """Whether ``flag`` says a device, not the flat, is at fault."""
+    return flag["code"] in DEVICE_FAULT_FLAGS
 
 
 class FindingKind(StrEnum):

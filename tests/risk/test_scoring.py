@@ -226,9 +226,9 @@ def test_a_flat_going_from_none_to_high_damp_is_one_finding(estate) -> None:  # 
     assert (found.flat_id, found.kind) == ("DAMP-1", FindingKind.DAMP)
     assert (found.level_before, found.level_after) == (Level.NONE, Level.HIGH)
     assert found.rose
-    codes = {r.code for r in found.reasons}
+    codes = {r["code"] for r in found.reasons}
     assert ReasonCode.SURFACE_RH_OVER_80 in codes
-    assert all(r.kind is ReasonKind.DAMP and r.message for r in found.reasons)
+    assert all(r["kind"] == ReasonKind.DAMP and r["message"] for r in found.reasons)
     assert found.period_end.timestamp() == DAY0 + 10 * 86400
     assert found.period_start.timestamp() == DAY0 + 4 * 86400  # the 7-day window
     with sessions() as s:
@@ -259,7 +259,7 @@ def test_a_stuck_sensor_is_one_device_fault_finding(estate) -> None:  # type: ig
     (found,) = first.findings
     assert (found.flat_id, found.kind) == ("OK-1", FindingKind.DEVICE_FAULT)
     assert (found.level_before, found.level_after) == (Level.NONE, Level.HIGH)
-    assert {f.code for f in found.flags} == {FlagCode.SENSOR_FLATLINE}
+    assert {f["code"] for f in found.flags} == {FlagCode.SENSOR_FLATLINE}
     # still stuck an hour later: the store sees the previous flag, nothing new is found
     write_stuck(DAY0 + 2 * 86400, DAY0 + 2 * 86400 + 3600)
     later = score_estate(sessions, influx, now=DAY0 + 2 * 86400 + 3600 + 60)

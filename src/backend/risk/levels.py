@@ -19,7 +19,15 @@ from dampwatch_core.findings import Flag, FlagCode, Reason, ReasonCode, ReasonKi
 
 __all__ = ["LEVELS", "FlatAssessment", "SeriesInfo", "assess_flats", "room_metrics"]
 
+# the codes bound once (an estate's assessment writes hundreds of thousands)
 _DAMP, _COLD = ReasonKind.DAMP, ReasonKind.COLD
+_SURFACE_RH_OVER_80, _CONDENSATION = ReasonCode.SURFACE_RH_OVER_80, ReasonCode.CONDENSATION
+_MOULD_INDEX, _AIR_RH_OVER_70 = ReasonCode.MOULD_INDEX, ReasonCode.AIR_RH_OVER_70
+_BELOW_18C = ReasonCode.BELOW_18C
+_SENSOR_FLATLINE, _SENSOR_JUMPS = FlagCode.SENSOR_FLATLINE, FlagCode.SENSOR_JUMPS
+_SENSOR_OUT_OF_RANGE, _DATA_GAP = FlagCode.SENSOR_OUT_OF_RANGE, FlagCode.DATA_GAP
+_POSSIBLE_SELF_DISCONNECTION = FlagCode.POSSIBLE_SELF_DISCONNECTION
+_POSSIBLE_VACANCY = FlagCode.POSSIBLE_VACANCY
 
 _HOURS, _TEMP_H, _RH_H, _DEW_H = IDX["hours"], IDX["temp_h"], IDX["rh_h"], IDX["dew_h"]
 _RH70_H, _SURF_HOURS, _SURF80_H = IDX["rh70_h"], IDX["surf_hours"], IDX["surf80_h"]
@@ -56,8 +64,8 @@ class FlatAssessment:
             "damp_level": self.damp_level,
             "cold_level": self.cold_level,
             "score": round(self.score, 3),
-            "reasons": [r.as_json() for r in self.reasons],
-            "flags": [f.as_json() for f in self.flags],
+            "reasons": self.reasons,
+            "flags": self.flags,
             "rooms": self.rooms,
         }
 
@@ -243,6 +251,8 @@ def assess_flats(
         th.flags.unheated_day_c,
     ).tolist()
     dth, fth, cth, lim = th.damp, th.flags, th.cold, th.metrics
+    surface_rh, air_rh = f"{lim.surface_rh_pct:g}", f"{lim.air_rh_pct:g}"
+    warm_c, cold_c = f"{lim.warm_c:g}", f"{lim.cold_c:g}"
     out = []
     for f, (flat_id, idx) in enumerate(zip(flat_ids, members, strict=True)):
         damp_rank, cold_rank = 0, 0
@@ -301,37 +311,36 @@ def assess_flats(
                     rank = 1
                 if rank:
                     reasons.append(
-                        Reason(
-                            _DAMP,
-                            ReasonCode.SURFACE_RH_OVER_80,
-                            f"surface RH ≥ {lim.surface_rh_pct:g} % for {surf80:.0f} h of {surf_h:.0f} h {where}",
-                            info.room,
-                            {"hours": round(surf80, 1), "of_hours": round(surf_h, 1)},
-                        )
+                        {
+                            "kind": _DAMP,
+                            "code": _SURFACE_RH_OVER_80,
+                            "room": info.room,
+                            "hours": round(surf80, 1),
+                            "of_hours": round(surf_h, 1),
+                            "message": f"surface RH ≥ {surface_rh} % for {surf80:.0f} h of {surf_h:.0f} h {where}",
+                        }
                     )
                     if cond > 0:
                         reasons.append(
-                            Reason(
-                                _DAMP,
-                                ReasonCode.CONDENSATION,
-                                f"condensation on the {room}'s coldest surface for {cond:.0f} h",
-                                info.room,
-                                {"hours": round(cond, 1)},
-                            )
+                            {
+                                "kind": _DAMP,
+                                "code": _CONDENSATION,
+                                "room": info.room,
+                                "hours": round(cond, 1),
+                                "message": f"condensation on the {room}'s coldest surface for {cond:.0f} h",
+                            }
                         )
                     if mmax > 0.01:
                         reasons.append(
-                            Reason(
-                                _DAMP,
-                                ReasonCode.MOULD_INDEX,
-                                f"mould index {mfin:.2f}{' and rising' if rising else ''} in the {room} (1 = growth starts, 3 = visible)",
-                                info.room,
-                                {
-                                    "max": round(mmax, 2),
-                                    "final": round(mfin, 2),
-                                    "rising": bool(rising),
-                                },
-                            )
+                            {
+                                "kind": _DAMP,
+                                "code": _MOULD_INDEX,
+                                "room": info.room,
+                                "max": round(mmax, 2),
+                                "final": round(mfin, 2),
+                                "rising": bool(rising),
+                                "message": f"mould index {mfin:.2f}{' and rising' if rising else ''} in the {room} (1 = growth starts, 3 = visible)",
+                            }
                         )
                 damp_score = max(damp_score, mmax + f80 + cond / 24)
             else:
@@ -343,54 +352,54 @@ def assess_flats(
                     rank = 1
                 if rank:
                     reasons.append(
-                        Reason(
-                            _DAMP,
-                            ReasonCode.AIR_RH_OVER_70,
-                            f"air RH over {lim.air_rh_pct:g} % for {rh70:.0f} h of {hours:.0f} h in the {room} "
+                        {
+                            "kind": _DAMP,
+                            "code": _AIR_RH_OVER_70,
+                            "room": info.room,
+                            "hours": round(rh70, 1),
+                            "message": f"air RH over {air_rh} % for {rh70:.0f} h of {hours:.0f} h in the {room} "
                             "(no wall probe or outdoor temperature: surface risk not estimated)",
-                            info.room,
-                            {"hours": round(rh70, 1)},
-                        )
+                        }
                     )
                 damp_score = max(damp_score, f70)
             damp_rank = max(damp_rank, rank)
             # ---- sensor faults
             if tot[_FLAT_H] >= fth.flatline_hours:
                 flags.append(
-                    Flag(
-                        FlagCode.SENSOR_FLATLINE,
-                        f"{room} sensor showed no change at all for {tot[_FLAT_H]:.0f} h (stuck?)",
-                        info.room,
-                        {"hours": tot[_FLAT_H]},
-                    )
+                    {
+                        "code": _SENSOR_FLATLINE,
+                        "room": info.room,
+                        "hours": tot[_FLAT_H],
+                        "message": f"{room} sensor showed no change at all for {tot[_FLAT_H]:.0f} h (stuck?)",
+                    }
                 )
             if tot[_JUMPS] >= fth.jumps:
                 flags.append(
-                    Flag(
-                        FlagCode.SENSOR_JUMPS,
-                        f"{room} sensor made {int(tot[_JUMPS])} physically impossible jumps",
-                        info.room,
-                        {"count": int(tot[_JUMPS])},
-                    )
+                    {
+                        "code": _SENSOR_JUMPS,
+                        "room": info.room,
+                        "count": int(tot[_JUMPS]),
+                        "message": f"{room} sensor made {int(tot[_JUMPS])} physically impossible jumps",
+                    }
                 )
             if tot[_IMPLAUSIBLE_H] >= fth.implausible_hours:
                 flags.append(
-                    Flag(
-                        FlagCode.SENSOR_OUT_OF_RANGE,
-                        f"{room} sensor read implausible indoor temperatures for {tot[_IMPLAUSIBLE_H]:.0f} h",
-                        info.room,
-                    )
+                    {
+                        "code": _SENSOR_OUT_OF_RANGE,
+                        "room": info.room,
+                        "message": f"{room} sensor read implausible indoor temperatures for {tot[_IMPLAUSIBLE_H]:.0f} h",
+                    }
                 )
         # ---- coverage
         window_hours = 24.0 * days * len(idx)
         coverage = coverage_hours / window_hours if window_hours else 0.0
         if coverage < fth.min_coverage:
             flags.append(
-                Flag(
-                    FlagCode.DATA_GAP,
-                    f"readings cover {coverage:.0%} of the period",
-                    figures={"coverage": round(coverage, 3)},
-                )
+                {
+                    "code": _DATA_GAP,
+                    "coverage": round(coverage, 3),
+                    "message": f"readings cover {coverage:.0%} of the period",
+                }
             )
         # ---- cold, per flat over occupied hours
         if flat_occ >= th.min_hours:
@@ -405,20 +414,17 @@ def assess_flats(
                 cold_rank = 1
             if cold_rank:
                 reasons.append(
-                    Reason(
-                        _COLD,
-                        ReasonCode.BELOW_18C,
-                        f"below {lim.warm_c:g} °C for {flat_b18:.0f} h of {flat_occ:.0f} occupied "
-                        f"room-hours ({flat_b16:.0f} h below {lim.cold_c:g} °C); "
+                    {
+                        "kind": _COLD,
+                        "code": _BELOW_18C,
+                        "hours": round(flat_b18, 1),
+                        "of_hours": round(flat_occ, 1),
+                        "hours_below_16c": round(flat_b16, 1),
+                        "mean_temp_c": round(mean_t, 1),
+                        "message": f"below {warm_c} °C for {flat_b18:.0f} h of {flat_occ:.0f} occupied "
+                        f"room-hours ({flat_b16:.0f} h below {cold_c} °C); "
                         f"mean {mean_t:.1f} °C",
-                        None,
-                        {
-                            "hours": round(flat_b18, 1),
-                            "of_hours": round(flat_occ, 1),
-                            "hours_below_16c": round(flat_b16, 1),
-                            "mean_temp_c": round(mean_t, 1),
-                        },
-                    )
+                    }
                 )
             cold_score = f18 + f16
         # ---- self-disconnection and vacancy
@@ -427,22 +433,22 @@ def assess_flats(
             cold_days = [i for i in range(len(daily_mean)) if daily_mean[i] < fth.unheated_day_c]
             since = _day(day_starts[cold_days[0]]) if cold_days else "?"
             flags.append(
-                Flag(
-                    FlagCode.POSSIBLE_SELF_DISCONNECTION,
-                    f"heated days then unheated since about {since} "
+                {
+                    "code": _POSSIBLE_SELF_DISCONNECTION,
+                    "message": f"heated days then unheated since about {since} "
                     f"(daily mean now {np.nanmean(daily_mean[-2:]):.1f} °C): heating may have stopped",
-                )
+                }
             )
             cold_rank = max(cold_rank, 2)
         spikes_per_day = flat_spikes / days
         if cold_rank and spikes_per_day < fth.vacancy_spikes_per_day:
             flags.append(
-                Flag(
-                    FlagCode.POSSIBLE_VACANCY,
-                    f"no occupancy signature (humidity spikes {spikes_per_day:.1f}/day): "
+                {
+                    "code": _POSSIBLE_VACANCY,
+                    "spikes_per_day": round(spikes_per_day, 2),
+                    "message": f"no occupancy signature (humidity spikes {spikes_per_day:.1f}/day): "
                     "the flat may be empty; confirm before outreach",
-                    figures={"spikes_per_day": round(spikes_per_day, 2)},
-                )
+                }
             )
         score = 10.0 * max(damp_rank, cold_rank) + min(damp_score + cold_score, 9.99)
         out.append(

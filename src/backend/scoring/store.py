@@ -27,6 +27,7 @@ from dampwatch_core.findings import (
     FlagCode,
     Reason,
     ReasonKind,
+    is_device_fault,
 )
 from dampwatch_core.models import FlatRisk, RiskAssessment
 
@@ -99,9 +100,11 @@ def findings_of(
     ):
         if before == after:
             continue
-        reasons: tuple[Reason, ...] = tuple(r for r in a.reasons if r.kind is rkind)
+        reasons: tuple[Reason, ...] = tuple(r for r in a.reasons if r["kind"] == rkind)
         flags: tuple[Flag, ...] = (
-            tuple(f for f in a.flags if f.code in _COLD_FLAGS) if rkind is ReasonKind.COLD else ()
+            tuple(f for f in a.flags if f["code"] in _COLD_FLAGS)
+            if rkind is ReasonKind.COLD
+            else ()
         )
         out.append(
             Finding(
@@ -118,8 +121,8 @@ def findings_of(
             )
         )
     if vacant_before or faulty_before or a.flags:
-        vacancy = tuple(f for f in a.flags if f.code is FlagCode.POSSIBLE_VACANCY)
-        faults = tuple(f for f in a.flags if f.is_device_fault)
+        vacancy = tuple(f for f in a.flags if f["code"] == FlagCode.POSSIBLE_VACANCY)
+        faults = tuple(f for f in a.flags if is_device_fault(f))
         for finding in (
             _flag_change(
                 a,
@@ -193,8 +196,8 @@ class SqlAssessmentStore:
                 "damp_level": a.damp_level,
                 "cold_level": a.cold_level,
                 "score": a.score,
-                "reasons": [r.as_json() for r in a.reasons],
-                "flags": [f.as_json() for f in a.flags],
+                "reasons": a.reasons,
+                "flags": a.flags,
                 "rooms": a.rooms,
                 "thresholds_version": period.thresholds_version,
             }

@@ -63,10 +63,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{'FLAT':<14} {'DAMP/MOULD':<11} {'COLD':<8} WHY")
         for flat in sorted(result.flats, key=lambda f: -f.score):
-            why = "; ".join(r.message for r in flat.reasons) or "nothing of concern"
+            why = "; ".join(r["message"] for r in flat.reasons) or "nothing of concern"
             print(f"{flat.flat_id:<14} {flat.damp_level:<11} {flat.cold_level:<8} {why}")
             for flag in flat.flags:
-                print(f"{'':<35}! {flag.message}")
+                print(f"{'':<35}! {flag['message']}")
         print(f"(thresholds {result.thresholds_version})")
     if result.errors:
         print(f"{len(result.errors)} row(s) rejected", file=sys.stderr)

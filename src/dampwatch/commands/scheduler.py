@@ -33,7 +33,7 @@ class LoggedFindings:
                 f.kind.value,
                 f.level_before.value,
                 f.level_after.value,
-                ", ".join(r.code.value for r in f.reasons) or "-",
+                ", ".join(r["code"] for r in f.reasons) or "-",
             )
 
 
