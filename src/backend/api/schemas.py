@@ -156,8 +156,9 @@ class ReasonPublic(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    kind: ReasonKind
-    code: ReasonCode
+    kind: ReasonKind | None = None
+    #: one of the engine's codes; a row stored by other means may hold another
+    code: ReasonCode | str
     room: str | None = None
     message: str
 
@@ -167,7 +168,7 @@ class FlagPublic(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    code: FlagCode
+    code: FlagCode | str
     room: str | None = None
     message: str
 
