@@ -33,13 +33,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Working days skip weekends and bank holidays of England and Wales "
         "(or those of --holidays); counting starts the day after the landlord became aware.",
     )
-    due.add_argument("--aware", type=_instant, required=True, metavar="ISO",
-                     help="when the landlord became aware (ISO 8601 with offset)")
+    due.add_argument(
+        "--aware",
+        type=_instant,
+        required=True,
+        metavar="ISO",
+        help="when the landlord became aware (ISO 8601 with offset)",
+    )
     due.add_argument("--severity", choices=[s.value for s in Severity], required=True)
-    due.add_argument("--investigated", type=_instant, metavar="ISO",
-                     help="when the investigation concluded, if it has")
-    due.add_argument("--holidays", type=Path, metavar="FILE",
-                     help="the landlord's holiday list in GOV.UK bank-holidays JSON format")
+    due.add_argument(
+        "--investigated",
+        type=_instant,
+        metavar="ISO",
+        help="when the investigation concluded, if it has",
+    )
+    due.add_argument(
+        "--holidays",
+        type=Path,
+        metavar="FILE",
+        help="the landlord's holiday list in GOV.UK bank-holidays JSON format",
+    )
     due.add_argument("--json", action="store_true", help="print JSON for scripts")
     due.set_defaults(func=run_deadlines)
 
@@ -64,8 +77,7 @@ def run_deadlines(args: argparse.Namespace) -> int:
     )
     if args.investigated is not None and args.investigated < args.aware:
         raise ValidationError("--investigated is before --aware")
-    found = deadlines(args.aware, Severity(args.severity), calendar,
-                      investigated=args.investigated)
+    found = deadlines(args.aware, Severity(args.severity), calendar, investigated=args.investigated)
     if args.json:
         print(json.dumps({"calendar": calendar.name, "deadlines": [_as_json(d) for d in found]}))
         return 0
