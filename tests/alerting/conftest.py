@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
 from dampwatch_core.models import Flat
+
+# The receiver sits next to this file (named so it cannot clash with other test areas).
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture
