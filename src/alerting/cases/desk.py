@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerting.cases.calendar import WorkingCalendar
-from alerting.cases.clocks import Severity, deadlines
+from alerting.cases.clocks import Deadline, Severity, deadlines
 from alerting.cases.states import (
     ACTIVE_STATES,
     CaseKind,
@@ -42,7 +42,7 @@ from dampwatch_core.models_cases import (
     WorkOrder,
 )
 
-__all__ = ["SYSTEM", "CaseDesk", "DuplicateCase", "active_case", "get_case"]
+__all__ = ["SYSTEM", "CaseDesk", "DuplicateCase", "active_case", "case_clocks", "get_case"]
 
 log = logging.getLogger(__name__)
 
@@ -330,28 +330,20 @@ class CaseDesk:
 
     def _refresh_deadlines(self, session: Session, case: HazardCase) -> None:
         """Recompute the stored deadlines from the clocks (one calculator)."""
-        severity = SeverityAssessment(case.severity)
-        wanted = (
-            list(Severity)
-            if severity is SeverityAssessment.PENDING
-            else [Severity(severity.value)]
-        )
         case.deadlines.clear()
         session.flush()
-        for sev in wanted:
-            found = deadlines(case.aware_at, sev, self.calendar, investigated=case.investigated_at)
-            for d in found:
-                case.deadlines.append(
-                    CaseDeadline(
-                        severity=sev.value,
-                        step=d.step.value,
-                        period=d.period,
-                        runs_from=d.runs_from,
-                        starts_at=d.starts_at,
-                        due_at=d.due_at,
-                        due_date=d.due_date,
-                    )
+        for d in case_clocks(case, self.calendar):
+            case.deadlines.append(
+                CaseDeadline(
+                    severity=d.severity.value,
+                    step=d.step.value,
+                    period=d.period,
+                    runs_from=d.runs_from,
+                    starts_at=d.starts_at,
+                    due_at=d.due_at,
+                    due_date=d.due_date,
                 )
+            )
 
     def _history(
         self,
@@ -377,6 +369,18 @@ class CaseDesk:
                 detail=dict(detail or {}),
             )
         )
+
+
+def case_clocks(case: HazardCase, calendar: WorkingCalendar) -> list[Deadline]:
+    """The case's statutory clocks, from the one calculator: both severities' while
+    the assessment is pending, else its own."""
+    severity = SeverityAssessment(case.severity)
+    wanted = list(Severity) if severity is SeverityAssessment.PENDING else [Severity(severity)]
+    return [
+        d
+        for sev in wanted
+        for d in deadlines(case.aware_at, sev, calendar, investigated=case.investigated_at)
+    ]
 
 
 def get_case(session: Session, reference: str) -> HazardCase:
