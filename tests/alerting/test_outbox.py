@@ -324,3 +324,28 @@ def test_two_dispatchers_never_send_one_message_twice(
         assert receiver.count() == 300 and receiver.duplicates == 0
     finally:
         receiver.stop()
+
+
+def test_a_dead_dispatchers_claim_runs_out(
+    sessions: sessionmaker[Session], client: httpx.Client, secret: str
+) -> None:
+    """A dispatcher that claimed messages and died: another takes them after the lease."""
+    receiver = Receiver(secret).start()
+    clock = Clock()
+    policy = RetryPolicy(lease=dt.timedelta(seconds=60))
+    try:
+        cid = add_contractor(sessions, receiver.url, secret)
+        ids = put(sessions, cid, 3)
+        with make(sessions, client, clock, policy=policy) as dead, make(
+            sessions, client, clock, policy=policy
+        ) as alive:
+            assert len(dead.claim()) == 3  # ... and never sends or records
+            assert {row(sessions, i).status for i in ids} == {"delivering"}
+            clock.now += dt.timedelta(seconds=59)
+            assert alive.run_once() == 0  # still the dead one's
+            clock.now += dt.timedelta(seconds=2)
+            assert alive.run_once() == 3
+        assert set(receiver.accepted) == set(ids)
+        assert {row(sessions, i).status for i in ids} == {"delivered"}
+    finally:
+        receiver.stop()

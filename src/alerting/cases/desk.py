@@ -117,6 +117,9 @@ class CaseDesk:
         existing = active_case(session, flat_id, kind)
         if existing is not None:
             raise DuplicateCase(existing)
+        # routed before anything is added, so the query does not flush half a case
+        sends_work_order = kind is CaseKind.REPAIR  # outreach never goes to a contractor
+        contractor = self._route(session) if sends_work_order else None
         case = HazardCase(
             reference=f"tmp-{uuid.uuid4().hex[:24]}",
             flat_id=flat_id,
@@ -131,45 +134,52 @@ class CaseDesk:
             evidence=dict(evidence or {}),
             opened_by=actor,
             last_touched_at=now,
+            reminders_sent=0,
+            escalation_level=0,
             created_at=now,
             updated_at=now,
         )
+        # a new case's clocks are set before its first flush (no reload of the list)
+        case.deadlines = [_deadline_row(d) for d in case_clocks(case, self.calendar)]
         session.add(case)
         session.flush()
         case.reference = f"{self.reference_prefix}-{case.id:06d}"
-        self._refresh_deadlines(session, case)
         self._history(
             session, case, at=now, actor=actor, event="opened", from_state=None,
             reason=reason or f"{trigger.value}: {description}",
         )
-        if kind is CaseKind.REPAIR:
-            self._raise_work_order(session, case, flat, now=now)
-        session.flush()
-        log.info("opened %s case %s for flat %s (%s)", kind.value, case.reference, flat_id,
-                 trigger.value)
+        if sends_work_order:
+            self._raise_work_order(session, case, flat, now=now, contractor=contractor)
+        log.debug("opened %s case %s for flat %s (%s)", kind.value, case.reference, flat_id,
+                  trigger.value)
         return case
 
     def _route(self, session: Session) -> Contractor | None:
         """The enabled contractor of the repair trade with the fewest open work orders."""
-        open_orders = (
-            select(func.count(WorkOrder.id))
-            .where(
-                WorkOrder.contractor_id == Contractor.id,
-                WorkOrder.status.in_(_WORK_ORDER_OPEN),
+        open_orders = func.count(WorkOrder.id)
+        chosen = session.execute(
+            select(Contractor.id, open_orders)
+            .outerjoin(
+                WorkOrder,
+                (WorkOrder.contractor_id == Contractor.id)
+                & WorkOrder.status.in_(_WORK_ORDER_OPEN),
             )
-            .scalar_subquery()
-        )
-        return session.scalars(
-            select(Contractor)
             .where(Contractor.trade == self.repair_trade, Contractor.enabled.is_(True))
+            .group_by(Contractor.id)
             .order_by(open_orders, Contractor.id)
             .limit(1)
         ).first()
+        return None if chosen is None else session.get(Contractor, chosen[0])
 
     def _raise_work_order(
-        self, session: Session, case: HazardCase, flat: Flat, *, now: dt.datetime
+        self,
+        session: Session,
+        case: HazardCase,
+        flat: Flat,
+        *,
+        now: dt.datetime,
+        contractor: Contractor | None,
     ) -> WorkOrder | None:
-        contractor = self._route(session)
         if contractor is None:
             self._history(
                 session, case, at=now, actor=SYSTEM, event="unrouted", from_state=case.state,
@@ -178,11 +188,10 @@ class CaseDesk:
             )
             return None
         code, due = priority_for(SeverityAssessment(case.severity), case.deadlines)
-        number = len(case.work_orders) + 1
         order = WorkOrder(
-            reference=f"{case.reference}-{number}",
-            case=case,
-            contractor=contractor,
+            reference=f"{case.reference}-1",
+            case_id=case.id,
+            contractor_id=contractor.id,
             status="raised",
             priority_code=code,
             required_completion_at=due,
@@ -190,7 +199,6 @@ class CaseDesk:
             status_updated_at=now,
         )
         session.add(order)
-        session.flush()
         self._send(session, case, flat, order, MessageType.RAISE, now=now)
         self._history(
             session, case, at=now, actor=SYSTEM, event="work_order", from_state=case.state,
@@ -333,17 +341,7 @@ class CaseDesk:
         case.deadlines.clear()
         session.flush()
         for d in case_clocks(case, self.calendar):
-            case.deadlines.append(
-                CaseDeadline(
-                    severity=d.severity.value,
-                    step=d.step.value,
-                    period=d.period,
-                    runs_from=d.runs_from,
-                    starts_at=d.starts_at,
-                    due_at=d.due_at,
-                    due_date=d.due_date,
-                )
-            )
+            case.deadlines.append(_deadline_row(d))
 
     def _history(
         self,
@@ -359,7 +357,7 @@ class CaseDesk:
     ) -> None:
         session.add(
             CaseStatusChange(
-                case=case,
+                case_id=case.id,
                 at=at,
                 actor=actor,
                 event=event,
@@ -369,6 +367,18 @@ class CaseDesk:
                 detail=dict(detail or {}),
             )
         )
+
+
+def _deadline_row(d: Deadline) -> CaseDeadline:
+    return CaseDeadline(
+        severity=d.severity.value,
+        step=d.step.value,
+        period=d.period,
+        runs_from=d.runs_from,
+        starts_at=d.starts_at,
+        due_at=d.due_at,
+        due_date=d.due_date,
+    )
 
 
 def case_clocks(case: HazardCase, calendar: WorkingCalendar) -> list[Deadline]:
