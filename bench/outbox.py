@@ -5,7 +5,7 @@ In one run, on a fresh store (SQLite in a temp dir, or --database-url):
       (``dampwatch outbox dispatch``) sends them all; then the same with two;
   (b) latency: cases opened one at a time while one dispatcher runs: the time from
       the case's commit to its webhook arriving (median, p95);
-  (c) burst: 10,000 new cases opened as fast as the desk can (in transactions of 500)
+  (c) burst: 10,000 new cases opened as fast as the desk can (in transactions of 100)
       while two dispatchers run: the time until the last arrives, and none twice.
 The receiver is a separate process that verifies every signature with the
 ``standardwebhooks`` verifier and counts repeats by webhook-id. Prints figures and
@@ -124,7 +124,7 @@ class Bench:
     def stats(self) -> dict[str, Any]:
         return httpx.get(f"http://127.0.0.1:{self.port}/", timeout=30).json()  # type: ignore[no-any-return]
 
-    def open_cases(self, n: int, per_tx: int = 500) -> dict[str, float]:
+    def open_cases(self, n: int, per_tx: int = 100) -> dict[str, float]:
         """Open ``n`` repair cases; the commit time of each work order reference."""
         committed: dict[str, float] = {}
         done = 0

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerting.channels import Channel, DeliveryOutcome, DeliveryResult, OutboundMessage
@@ -366,5 +367,13 @@ class Dispatcher:
     def run(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
         """Dispatch until ``stop`` is set; waits ``idle_wait`` s when nothing is due."""
         while not stop.is_set():
-            if self.run_once() == 0:
+            try:
+                sent = self.run_once()
+            except OperationalError as exc:
+                # the store is busy or briefly unreachable: claimed rows stay leased
+                # and are taken again when the lease runs out (the same webhook-id)
+                log.warning("outbox store unavailable, retrying: %s", exc.orig)
+                stop.wait(max(idle_wait, 1.0))
+                continue
+            if sent == 0:
                 stop.wait(idle_wait)

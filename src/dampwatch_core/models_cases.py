@@ -64,6 +64,8 @@ class Contractor(Base):
     webhook_url: Mapped[str] = mapped_column(String(1024))
     secret: Mapped[str] = mapped_column(String(128))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: work orders given so far: routing takes the contractor of the trade with the fewest
+    work_orders_assigned: Mapped[int] = mapped_column(Integer, default=0)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     disabled_reason: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -270,3 +270,15 @@ def test_rules_file_is_validated(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match=message):
             load_rules(good)
     assert json.loads(json.dumps(bundled.model_dump()))["repair"]["trade"] == "damp_mould"
+
+
+def test_a_finding_that_cannot_be_applied_does_not_sink_the_batch(
+    sessions: sessionmaker[Session],
+) -> None:
+    clock = Clock(FRI_19_DEC)
+    rules = load_rules().model_copy(
+        update={"repair": load_rules().repair.model_copy(update={"min_duration_hours": 0})})
+    sink = sink_for(sessions, clock, rules)
+    sink.publish([damp("NO-SUCH-FLAT", "none", "high", clock.now),
+                  damp("F1", "none", "high", clock.now)])
+    assert [c.flat_id for c in cases(sessions)] == ["F1"]

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerting.cases.calendar import WorkingCalendar
@@ -155,21 +155,14 @@ class CaseDesk:
         return case
 
     def _route(self, session: Session) -> Contractor | None:
-        """The enabled contractor of the repair trade with the fewest open work orders."""
-        open_orders = func.count(WorkOrder.id)
-        chosen = session.execute(
-            select(Contractor.id, open_orders)
-            .outerjoin(
-                WorkOrder,
-                (WorkOrder.contractor_id == Contractor.id)
-                & WorkOrder.status.in_(_WORK_ORDER_OPEN),
-            )
+        """The enabled contractor of the repair trade given the fewest work orders so
+        far (round robin; a counter, so routing does not scan the work orders)."""
+        return session.scalars(
+            select(Contractor)
             .where(Contractor.trade == self.repair_trade, Contractor.enabled.is_(True))
-            .group_by(Contractor.id)
-            .order_by(open_orders, Contractor.id)
+            .order_by(Contractor.work_orders_assigned, Contractor.id)
             .limit(1)
         ).first()
-        return None if chosen is None else session.get(Contractor, chosen[0])
 
     def _raise_work_order(
         self,
@@ -199,6 +192,8 @@ class CaseDesk:
             status_updated_at=now,
         )
         session.add(order)
+        # in SQL, so two writers routing at once both count
+        contractor.work_orders_assigned = Contractor.work_orders_assigned + 1
         self._send(session, case, flat, order, MessageType.RAISE, now=now)
         self._history(
             session, case, at=now, actor=SYSTEM, event="work_order", from_state=case.state,

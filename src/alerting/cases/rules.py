@@ -27,15 +27,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# the typed findings arrive with the findings branch; until then this import is the
-# one place that names them (the ignore goes when it is on main)
-from dampwatch_core.findings import Finding, FindingKind  # type: ignore[import-not-found,unused-ignore]
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerting.cases.config import CaseRules, KindRules, load_rules, rank
 from alerting.cases.desk import SYSTEM, CaseDesk, active_case
 from alerting.cases.states import ACTIVE_STATES, CaseKind, TriggerSource
+from dampwatch_core.errors import DampWatchError
+
+# the typed findings arrive with the findings branch; until then this import is the
+# one place that names them (the ignore goes when it is on main)
+from dampwatch_core.findings import Finding, FindingKind  # type: ignore[import-not-found,unused-ignore]
 from dampwatch_core.models import utcnow
 from dampwatch_core.models_cases import CaseSignal, CaseStatusChange, HazardCase
 
@@ -124,12 +127,23 @@ class CaseRulesEngine:
 
     # -- findings -------------------------------------------------------------------
 
-    def apply(self, session: Session, findings: Sequence[Finding], now: dt.datetime) -> None:
+    def apply(self, session: Session, findings: Sequence[Finding], now: dt.datetime) -> int:
+        """Apply each finding in its own savepoint: one that cannot be applied (a flat
+        not in the registry, a racing writer's case) is logged and skipped, the rest
+        stand. Returns how many were skipped."""
+        skipped = 0
         for finding in findings:
             kind = _KIND_OF_FINDING.get(finding.kind)
             if kind is None:
                 continue
-            self._apply_one(session, finding, kind, now)
+            try:
+                with session.begin_nested():
+                    self._apply_one(session, finding, kind, now)
+            except (DampWatchError, IntegrityError) as exc:
+                skipped += 1
+                log.warning("finding for flat %s (%s) not applied: %s", finding.flat_id,
+                            finding.kind.value, exc)
+        return skipped
 
     def _apply_one(
         self, session: Session, finding: Finding, kind: CaseKind, now: dt.datetime

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("webhook_url", sa.String(length=1024), nullable=False),
         sa.Column("secret", sa.String(length=128), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("work_orders_assigned", sa.Integer(), nullable=False),
         sa.Column("disabled_at", dampwatch_core.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("disabled_reason", sa.String(length=256), nullable=True),
         sa.Column("created_at", dampwatch_core.models.UTCDateTime(timezone=True), nullable=False),
