@@ -33,6 +33,7 @@ import json
 import logging
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: how many times outcomes are written before the dispatcher gives up on a busy store
+_RECORD_TRIES = 5
 
 
 class MessageStatus:
@@ -250,13 +254,16 @@ class Dispatcher:
                 .limit(self.batch_size)
             )
             if session.get_bind().dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True, of=OutboxMessage)
-            ids = list(session.scalars(candidates))
-            if not ids:
-                return []
-            session.execute(
+                # rows locked by another dispatcher's claim are skipped, not waited for
+                locked = candidates.with_for_update(skip_locked=True, of=OutboxMessage)
+                chosen: Any = list(session.scalars(locked))
+            else:
+                # one statement that writes: no read-then-write upgrade for SQLite to
+                # refuse while another connection writes
+                chosen = candidates.scalar_subquery()
+            claimed = session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), self._claimable(now))
+                .where(OutboxMessage.id.in_(chosen), self._claimable(now))
                 .values(
                     status=MessageStatus.DELIVERING,
                     claim_token=token,
@@ -264,6 +271,8 @@ class Dispatcher:
                 )
                 .execution_options(synchronize_session=False)
             )
+            if not claimed.rowcount:  # type: ignore[attr-defined]
+                return []
         with self._sessions() as session:
             rows = session.execute(
                 select(OutboxMessage, Contractor)
@@ -305,6 +314,22 @@ class Dispatcher:
             return next_attempt_delay(self.policy, attempts, retry_after, self._rng)
 
     def _record(self, claimed: Sequence[_Claimed], results: Sequence[DeliveryResult]) -> None:
+        """Store the outcomes; a busy store is retried a few times, because giving up
+        here means the receiver gets these messages again after the lease."""
+        for attempt in range(1, _RECORD_TRIES + 1):
+            try:
+                self._record_once(claimed, results)
+                return
+            except OperationalError as exc:
+                if attempt == _RECORD_TRIES:
+                    raise
+                log.warning("recording %d outcomes failed (%s); retrying", len(claimed),
+                            exc.orig)
+                time.sleep(0.2 * attempt)  # backoff between retries of a busy store
+
+    def _record_once(
+        self, claimed: Sequence[_Claimed], results: Sequence[DeliveryResult]
+    ) -> None:
         now = self._clock()
         with self._sessions.begin() as session:
             for item, result in zip(claimed, results, strict=True):
