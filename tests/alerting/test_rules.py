@@ -12,15 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from dampwatch_core.const import Level
-from dampwatch_core.findings import (
-    Finding,
-    FindingKind,
-    FindingSink,
-    Reason,
-    ReasonCode,
-    ReasonKind,
-)
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from whreceiver import Receiver
@@ -39,6 +30,18 @@ from dampwatch_core.models_cases import (
     HazardCase,
     OutboxMessage,
     WorkOrder,
+)
+
+# isort: split
+# (until dampwatch_core.findings is on main, ruff sees these as another section)
+from dampwatch_core.const import Level
+from dampwatch_core.findings import (
+    Finding,
+    FindingKind,
+    FindingSink,
+    Reason,
+    ReasonCode,
+    ReasonKind,
 )
 
 UTC = dt.UTC
