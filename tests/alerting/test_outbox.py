@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from whreceiver import Receiver, Reply, wait_for
 
@@ -347,5 +348,44 @@ def test_a_dead_dispatchers_claim_runs_out(
             assert alive.run_once() == 3
         assert set(receiver.accepted) == set(ids)
         assert {row(sessions, i).status for i in ids} == {"delivered"}
+    finally:
+        receiver.stop()
+
+
+class _BusyOnce:
+    """A session factory whose first transaction finds the store locked."""
+
+    def __init__(self, real: sessionmaker[Session]) -> None:
+        self.real = real
+        self.failures = 1
+
+    def begin(self) -> object:
+        if self.failures:
+            self.failures -= 1
+            raise OperationalError("BEGIN", {}, Exception("database is locked"))
+        return self.real.begin()
+
+    def __call__(self) -> Session:
+        return self.real()
+
+
+def test_a_busy_store_does_not_stop_the_dispatcher(
+    sessions: sessionmaker[Session], secret: str
+) -> None:
+    receiver = Receiver(secret).start()
+    try:
+        cid = add_contractor(sessions, receiver.url, secret)
+        ids = put(sessions, cid, 2)
+        stop = threading.Event()
+        with httpx.Client(timeout=5) as c, Dispatcher(
+            _BusyOnce(sessions), WebhookChannel(c)  # type: ignore[arg-type]
+        ) as d:
+            thread = threading.Thread(target=d.run, args=(stop, 0.05))
+            thread.start()
+            try:
+                wait_for(lambda: set(receiver.accepted) == set(ids), 20, "both delivered")
+            finally:
+                stop.set()
+                thread.join()
     finally:
         receiver.stop()
