@@ -68,6 +68,29 @@ def test_migration_builds_the_case_tables_as_declared(database_url: str) -> None
     assert "hazard_cases" in Base.metadata.tables
 
 
+def test_migration_0006_goes_down_and_up_again(database_url: str) -> None:
+    from importlib.resources import files
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from dampwatch_core.db import make_engine, migrate, normalise_url
+
+    migrate(database_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("dampwatch_core") / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(database_url))
+    cfg.attributes["configure_logger"] = False
+    command.downgrade(cfg, "-1")
+    engine = make_engine(database_url)
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert not tables & {"hazard_cases", "outbox", "contractors", "work_orders"}
+    assert "flats" in tables
+    migrate(database_url)
+
+
 def test_repair_case_gets_pending_clocks_work_order_and_outbox(
     sessions: sessionmaker[Session],
 ) -> None:

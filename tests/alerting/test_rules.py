@@ -16,9 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from whreceiver import Receiver
 
-from alerting.cases.calendar import WorkingCalendar
 from alerting.cases.config import CaseRules, load_rules
-from alerting.cases.desk import CaseDesk
 from alerting.cases.rules import OUTREACH_DESCRIPTION, CaseFindingSink, step_signal
 from alerting.cases.states import CaseState
 from alerting.channels.webhook import WebhookChannel, new_secret
@@ -80,9 +78,7 @@ def cold(flat: str, before: str, after: str, at: dt.datetime) -> Finding:
 
 def sink_for(sessions: sessionmaker[Session], clock: Clock,
              rules: CaseRules | None = None) -> CaseFindingSink:
-    rules = rules or load_rules()
-    desk = CaseDesk(WorkingCalendar.england_and_wales(), repair_trade=rules.repair.trade)
-    return CaseFindingSink(sessions, desk, rules, clock=clock)
+    return CaseFindingSink.for_store(sessions, rules=rules, clock=clock)
 
 
 def cases(sessions: sessionmaker[Session]) -> list[HazardCase]:

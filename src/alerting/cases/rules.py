@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerting.cases.calendar import WorkingCalendar
 from alerting.cases.config import CaseRules, KindRules, load_rules, rank
 from alerting.cases.desk import SYSTEM, CaseDesk, active_case
 from alerting.cases.states import ACTIVE_STATES, CaseKind, TriggerSource
@@ -294,6 +295,23 @@ class CaseFindingSink:
         self.sessions = sessions
         self.engine = CaseRulesEngine(desk, rules or load_rules())
         self._clock = clock
+
+    @classmethod
+    def for_store(
+        cls,
+        sessions: sessionmaker[Session],
+        *,
+        rules: CaseRules | None = None,
+        calendar: WorkingCalendar | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> CaseFindingSink:
+        """The sink a composition root hands scoring: the bundled (or given) rules,
+        England and Wales working days, work orders to the rules' repair trade."""
+        rules = rules or load_rules()
+        desk = CaseDesk(
+            calendar or WorkingCalendar.england_and_wales(), repair_trade=rules.repair.trade
+        )
+        return cls(sessions, desk, rules, clock=clock)
 
     def publish(self, findings: Sequence[Finding]) -> None:
         if not findings:
