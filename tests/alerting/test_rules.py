@@ -59,9 +59,9 @@ def damp(flat: str, before: str, after: str, at: dt.datetime) -> Finding:
     return Finding(
         flat_id=flat, kind=FindingKind.DAMP, level_before=Level(before), level_after=Level(after),
         period_start=at - dt.timedelta(days=7), period_end=at,
-        reasons=(Reason(ReasonKind.DAMP, ReasonCode.SURFACE_RH_OVER_80,
-                        "bedroom wall wet (surface RH ≥ 80 %) for 41 h of the last 7 days",
-                        room="bedroom", figures={"hours": 41}),),
+        reasons=(Reason(kind=ReasonKind.DAMP, code=ReasonCode.SURFACE_RH_OVER_80,
+                        message="bedroom wall wet (surface RH ≥ 80 %) for 41 h of the last "
+                        "7 days", room="bedroom", hours=41),),
         assessment_id=7, thresholds_version="1",
     )
 
@@ -70,9 +70,9 @@ def cold(flat: str, before: str, after: str, at: dt.datetime) -> Finding:
     return Finding(
         flat_id=flat, kind=FindingKind.COLD, level_before=Level(before), level_after=Level(after),
         period_start=at - dt.timedelta(days=7), period_end=at,
-        reasons=(Reason(ReasonKind.COLD, ReasonCode.BELOW_18C,
-                        "living room below 18 °C for 60 % of occupied hours",
-                        room="living_room", figures={"share": 0.6}),),
+        reasons=(Reason(kind=ReasonKind.COLD, code=ReasonCode.BELOW_18C,
+                        message="living room below 18 °C for 60 % of occupied hours",
+                        room="living_room", hours=60),),
     )
 
 

@@ -95,8 +95,9 @@ def step_signal(
 
 
 def _evidence(finding: Finding) -> dict[str, Any]:
-    reasons = [reason.as_json() for reason in finding.reasons]
-    rooms = sorted({r.room for r in finding.reasons if r.room})
+    # reasons are typed dicts: stored as they are (flat JSON objects)
+    reasons = [dict(reason) for reason in finding.reasons]
+    rooms = sorted({str(r["room"]) for r in reasons if r.get("room")})
     return {
         "level": finding.level_after.value,
         "level_before": finding.level_before.value,
