@@ -1,10 +1,10 @@
 """cases work orders contractors outbox
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01
 
-Down revision is the head of main when written (0003); re-pointed when merged after 0004/0005.
+Down revision is the head of main when last rebased (0004); re-point it if 0005 lands first.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import dampwatch_core.models
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
