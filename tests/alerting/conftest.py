@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +15,6 @@ from dampwatch_core.models import Flat
 # The receiver sits next to this file (named so it cannot clash with other test areas).
 sys.path.insert(0, str(Path(__file__).parent))
 
-# The rules read typed findings (dampwatch_core.findings), which land with the findings
-# branch; before that their tests cannot be collected.
-collect_ignore = [] if importlib.util.find_spec("dampwatch_core.findings") else ["test_rules.py"]
 
 
 @pytest.fixture

@@ -36,13 +36,9 @@ from alerting.cases.config import CaseRules, KindRules, load_rules, rank
 from alerting.cases.desk import SYSTEM, CaseDesk, active_case
 from alerting.cases.states import ACTIVE_STATES, CaseKind, TriggerSource
 from dampwatch_core.errors import DampWatchError
+from dampwatch_core.findings import Finding, FindingKind
 from dampwatch_core.models import utcnow
 from dampwatch_core.models_cases import CaseSignal, CaseStatusChange, HazardCase
-
-# isort: split
-# the typed findings arrive with the findings branch; until then this import is the
-# one place that names them (the ignore goes when it is on main)
-from dampwatch_core.findings import Finding, FindingKind  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = [
     "CaseFindingSink",

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from dampwatch.commands._common import add_settings_flag, settings_from_args
-from dampwatch_core.db import migrate
+from dampwatch_core.db import make_engine, make_sessionmaker, migrate
 from dampwatch_core.findings import Finding
 
 log = logging.getLogger(__name__)
@@ -38,11 +38,15 @@ class LoggedFindings:
 
 
 def run(args: argparse.Namespace) -> int:
+    from alerting.cases.rules import CaseFindingSink
     from backend.scheduler import build_scheduler
 
     settings = settings_from_args(args)
     migrate(settings.database_url)
-    scheduler = build_scheduler(settings, finding_sinks=[LoggedFindings()])
+    # Scoring's findings are logged and become cases (the composition root wires them:
+    # neither package imports the other). The outbox dispatcher sends what cases queue.
+    cases = CaseFindingSink.for_store(make_sessionmaker(make_engine(settings.database_url)))
+    scheduler = build_scheduler(settings, finding_sinks=[LoggedFindings(), cases])
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
         scheduler.shutdown(wait=False)
