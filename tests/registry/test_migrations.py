@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from dampwatch_core import models_auth  # noqa: F401  (its tables join Base.metadata)
 from dampwatch_core.db import make_engine, migrate
 from dampwatch_core.models import Base
 
