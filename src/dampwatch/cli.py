@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "analyse",
     "evaluate",
     "cases",
+    "users",
+    "tokens",
 )
 
 

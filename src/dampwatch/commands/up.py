@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from backend.auth.bootstrap import ensure_first_admin
 from dampwatch.stack.local import DEFAULT_PORTS, LocalStack, StackPorts
 from dampwatch.stack.process import ManagedProcess
 from dampwatch_core.settings import default_state_dir
@@ -71,6 +72,13 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     print(f"dampwatch up: starting the stack in {state_dir} ...", flush=True)
     stack.start()
+    first_admin = ensure_first_admin(stack.database_url, stack.state_dir / "secrets.json")
+    if first_admin is not None:
+        print(
+            f"dampwatch up: first admin {first_admin[0]}, password {first_admin[1]}\n"
+            f"  (shown once; kept in {stack.state_dir / 'secrets.json'})",
+            flush=True,
+        )
     simulator: ManagedProcess | None = None
     try:
         if args.estate or args.simulate:
@@ -97,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             simulator.start()
         print(
             "DampWatch is up:\n"
-            f"  dashboard/API  {stack.api_url}/docs\n"
+            f"  dashboard/API  {stack.api_url}/\n"
             f"  MQTT broker    mqtt://{stack.host}:{ports.mqtt}\n"
             f"  InfluxDB       {stack.influx.url} (database {stack.influx.database})\n"
             f"  gateway        {stack.metrics_url}\n"
