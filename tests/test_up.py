@@ -13,7 +13,21 @@ from pathlib import Path
 
 import httpx
 
+from backend.auth.bootstrap import FIRST_ADMIN_EMAIL, FIRST_ADMIN_SECRET
+from backend.auth.tokens import create_token
+from backend.auth.users import find_user
 from dampwatch.stack.ports import free_port
+from dampwatch_core.db import make_engine, make_sessionmaker
+
+
+def _admin_token(database_url: str) -> str:
+    engine = make_engine(database_url)
+    with make_sessionmaker(engine).begin() as session:
+        admin = find_user(session, FIRST_ADMIN_EMAIL)
+        assert admin is not None
+        token = create_token(session, admin, "test")[1]
+    engine.dispose()
+    return token
 
 
 def test_up_with_simulated_devices_then_sigterm(tmp_path: Path) -> None:
@@ -46,9 +60,15 @@ def test_up_with_simulated_devices_then_sigterm(tmp_path: Path) -> None:
         endpoints = json.loads(stack_file.read_text())
         assert set(endpoints) >= {"mqtt", "influxdb", "api"}
         api = endpoints["api"]["url"]
+        # the first admin `up` made, with a token, as a person would with `dampwatch tokens`
+        secrets = json.loads((state / "secrets.json").read_text())
+        assert (state / "secrets.json").stat().st_mode & 0o777 == 0o600
+        assert len(secrets[FIRST_ADMIN_SECRET]) >= 20
+        auth = {"Authorization": f"Bearer {_admin_token(endpoints['database_url'])}"}
+        assert httpx.get(f"{api}/api/v1/flats", timeout=5).status_code == 401
         count = 0
         while time.monotonic() < deadline and count == 0:
-            r = httpx.get(f"{api}/api/v1/flats/SIM-0001/readings", timeout=5)
+            r = httpx.get(f"{api}/api/v1/flats/SIM-0001/readings", headers=auth, timeout=5)
             if r.status_code == 200:
                 count = r.json()["count"]
             time.sleep(0.5)
@@ -58,6 +78,7 @@ def test_up_with_simulated_devices_then_sigterm(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert "DampWatch is up" in out and "stopping" in out
+    assert out.count(secrets[FIRST_ADMIN_SECRET]) == 1  # printed once
     assert not (state / "stack.json").exists()
     # nothing left listening on the stack's ports
     for port in (endpoints["mqtt"]["port"],):

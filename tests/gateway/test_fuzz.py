@@ -90,7 +90,12 @@ def test_hostile_payloads_are_quarantined_and_the_gateway_survives(stack: LocalS
     while stored() != sorted(valid_ts) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert stored() == sorted(valid_ts)
-    items = httpx.get(f"{stack.api_url}/api/v1/quarantine", params={"limit": 100}, timeout=5).json()
+    items = httpx.get(
+        f"{stack.api_url}/api/v1/quarantine",
+        params={"limit": 100},
+        headers=stack.api_headers,
+        timeout=5,
+    ).json()
     by_payload = {}
     for q in items:
         by_payload.setdefault(q["device_id"], []).append(q["reason"])

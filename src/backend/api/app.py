@@ -10,7 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from backend.api.routes import devices, flats, quarantine
+from backend import auth
+from backend.api.routes import audit, devices, flats, quarantine
 from backend.dashboard import routes as dashboard
 from backend.readings import ReadingStore
 from dampwatch_core.db import make_engine, make_sessionmaker
@@ -35,7 +36,11 @@ def create_app(settings: Settings) -> FastAPI:
         influx.close()
         engine.dispose()
 
-    app = FastAPI(title="DampWatch", version="0.1.0", lifespan=lifespan)
+    # /docs and /redoc would load Swagger UI and Redoc from a third-party CDN, with inline
+    # script: off; the OpenAPI document at /openapi.json goes into any OpenAPI viewer
+    app = FastAPI(
+        title="DampWatch", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
 
     @app.exception_handler(DampWatchError)
     async def domain_error(_request: Request, exc: DampWatchError) -> JSONResponse:
@@ -56,10 +61,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(flats.router)
     app.include_router(devices.router)
     app.include_router(quarantine.router)
+    app.include_router(audit.router)
     app.include_router(dashboard.router)
     app.mount(
         "/static",
         StaticFiles(directory=str(Path(dashboard.__file__).parent / "static")),
         name="static",
     )
+    auth.install(app, settings)
     return app

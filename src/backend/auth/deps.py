@@ -31,7 +31,10 @@ from dampwatch_core.settings import Settings
 
 __all__ = [
     "ALL_LANDLORDS_ROLES",
+    "ESTATE_ROLES",
+    "Admin",
     "CurrentUser",
+    "EstateViewer",
     "NotAuthenticated",
     "Principal",
     "RoleCheck",
@@ -41,6 +44,7 @@ __all__ = [
     "require_role",
     "session_policy",
     "signin_policy",
+    "template_context",
 ]
 
 #: roles that see every landlord's records
@@ -139,13 +143,22 @@ def current_user(
     if "authorization" in request.headers:
         if credentials is None:
             raise NotAuthenticated("use Authorization: Bearer TOKEN")
-        return _from_token(request, credentials.credentials)
-    if request.url.path.startswith("/api/"):
+        principal = _from_token(request, credentials.credentials)
+    elif request.url.path.startswith("/api/"):
         raise NotAuthenticated("an API token is needed: Authorization: Bearer TOKEN")
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        raise NotAuthenticated("sign in to continue")
-    return _from_cookie(request, cookie)
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise NotAuthenticated("sign in to continue")
+        principal = _from_cookie(request, cookie)
+    request.state.principal = principal
+    return principal
+
+
+def template_context(request: Request) -> dict[str, object]:
+    """A Jinja2 context processor: ``current_user`` (the :class:`Principal`, or None)
+    for a page's header and its forms' CSRF token."""
+    return {"current_user": getattr(request.state, "principal", None)}
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
@@ -173,6 +186,12 @@ def require_role(*roles: str) -> Any:
     """``user: Annotated[Principal, require_role("admin", "officer")]``, or in a
     router's ``dependencies=[...]``."""
     return Depends(RoleCheck(roles))
+
+
+#: who may see flats, their risk, readings and devices (their landlord's, or all for admin)
+ESTATE_ROLES = ("admin", "officer", "analyst")
+EstateViewer = Annotated[Principal, require_role(*ESTATE_ROLES)]
+Admin = Annotated[Principal, require_role("admin")]
 
 
 def check_landlord(user: Principal, landlord: str | None, what: str) -> None:

@@ -18,7 +18,7 @@ from backend.auth.csrf import (
     read_form,
     tokens_match,
 )
-from backend.auth.deps import CurrentUser, Principal, session_policy, signin_policy
+from backend.auth.deps import CurrentUser, session_policy, signin_policy
 from backend.auth.sessions import SESSION_COOKIE, end_session, start_session
 from backend.auth.users import SigninOutcome, sign_in
 from dampwatch_core.settings import Settings
@@ -141,8 +141,3 @@ def signout(request: Request, user: CurrentUser, _form: SessionForm) -> Response
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
-
-
-def page_user_context(user: Principal) -> dict[str, object]:
-    """What a page template needs to show the signed-in user and the sign-out form."""
-    return {"current_user": user}

@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from backend.api.deps import ReadingsDep, SessionDep
+from backend.auth import Admin, EstateViewer, check_landlord, landlord_filter
+from backend.auth.deps import template_context
 from backend.dashboard.charts import Line, line_chart
 from backend.queries import (
     blocks,
@@ -27,7 +29,9 @@ from backend.registry import list_devices
 from dampwatch_core.models import Flat
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates = Jinja2Templates(
+    directory=str(Path(__file__).parent / "templates"), context_processors=[template_context]
+)
 
 
 def _when(value: datetime | None) -> str:
@@ -43,21 +47,28 @@ templates.env.filters["when"] = _when
 def estate(
     request: Request,
     session: SessionDep,
+    user: EstateViewer,
     block: str | None = None,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
     per_page = 100
+    landlord = landlord_filter(user)
     rows = ranked_flats(
-        session, sort="risk", block=block or None, limit=per_page, offset=(page - 1) * per_page
+        session,
+        sort="risk",
+        block=block or None,
+        limit=per_page,
+        offset=(page - 1) * per_page,
+        landlord=landlord,
     )
     return templates.TemplateResponse(
         request,
         "estate.html",
         {
             "rows": rows,
-            "blocks": blocks(session),
+            "blocks": blocks(session, landlord),
             "block": block or "",
-            "counts": level_counts(session),
+            "counts": level_counts(session, landlord),
             "page": page,
             "per_page": per_page,
         },
@@ -69,12 +80,12 @@ def flat_page(
     request: Request,
     flat_id: str,
     session: SessionDep,
+    user: EstateViewer,
     readings: ReadingsDep,
     days: Annotated[int, Query(ge=1, le=90)] = 7,
 ) -> HTMLResponse:
     flat = session.get(Flat, flat_id)
-    if flat is None:
-        raise HTTPException(404, f"flat {flat_id!r} not found")
+    check_landlord(user, flat.landlord if flat is not None else None, f"flat {flat_id!r}")
     assessments = flat_assessments(session, flat_id, 90)
     end = int(time.time())
     rows = readings.for_flat(flat_id, end - days * 86400, end + 1)
@@ -114,13 +125,14 @@ def flat_page(
 
 
 @router.get("/devices", response_class=HTMLResponse)
-def devices_page(request: Request, session: SessionDep) -> HTMLResponse:
-    return templates.TemplateResponse(request, "devices.html", {"devices": list_devices(session)})
+def devices_page(request: Request, session: SessionDep, user: EstateViewer) -> HTMLResponse:
+    found = list_devices(session, landlord=landlord_filter(user))
+    return templates.TemplateResponse(request, "devices.html", {"devices": found})
 
 
 @router.get("/quarantine", response_class=HTMLResponse)
 def quarantine_page(
-    request: Request, session: SessionDep, reason: str | None = None
+    request: Request, session: SessionDep, _user: Admin, reason: str | None = None
 ) -> HTMLResponse:
     return templates.TemplateResponse(
         request,

@@ -10,7 +10,6 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from backend.auth.bootstrap import ensure_first_admin
 from dampwatch.stack.local import DEFAULT_PORTS, LocalStack, StackPorts
 from dampwatch.stack.process import ManagedProcess
 from dampwatch_core.settings import default_state_dir
@@ -72,10 +71,9 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     print(f"dampwatch up: starting the stack in {state_dir} ...", flush=True)
     stack.start()
-    first_admin = ensure_first_admin(stack.database_url, stack.state_dir / "secrets.json")
-    if first_admin is not None:
+    if stack.first_admin is not None:
         print(
-            f"dampwatch up: first admin {first_admin[0]}, password {first_admin[1]}\n"
+            f"dampwatch up: first admin {stack.first_admin[0]}, password {stack.first_admin[1]}\n"
             f"  (shown once; kept in {stack.state_dir / 'secrets.json'})",
             flush=True,
         )

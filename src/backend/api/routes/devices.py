@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from backend.api.deps import SessionDep
 from backend.api.schemas import DevicePublic
+from backend.auth import EstateViewer, check_landlord, landlord_filter
 from backend.registry import list_devices
 from dampwatch_core.models import Device
 
@@ -13,13 +14,14 @@ router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
 
 @router.get("")
-def devices(session: SessionDep, flat: str | None = None) -> list[DevicePublic]:
-    return [DevicePublic.model_validate(d) for d in list_devices(session, flat)]
+def devices(session: SessionDep, user: EstateViewer, flat: str | None = None) -> list[DevicePublic]:
+    found = list_devices(session, flat, landlord=landlord_filter(user))
+    return [DevicePublic.model_validate(d) for d in found]
 
 
 @router.get("/{device_id}")
-def device(device_id: str, session: SessionDep) -> DevicePublic:
+def device(device_id: str, session: SessionDep, user: EstateViewer) -> DevicePublic:
     found = session.get(Device, device_id)
-    if found is None:
-        raise HTTPException(404, f"device {device_id!r} not found")
+    landlord = found.flat.landlord if found is not None else None
+    check_landlord(user, landlord, f"device {device_id!r}")
     return DevicePublic.model_validate(found)

@@ -6,6 +6,7 @@ import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
+from sqlalchemy.orm import Session
 
 from backend.api.deps import ReadingsDep, SessionDep
 from backend.api.schemas import (
@@ -17,6 +18,7 @@ from backend.api.schemas import (
     RiskHistoryPoint,
 )
 from backend.api.timeparams import parse_time
+from backend.auth import EstateViewer, Principal, check_landlord, landlord_filter
 from backend.queries import flat_assessments, ranked_flats
 from dampwatch_core.models import Flat
 
@@ -25,15 +27,26 @@ router = APIRouter(prefix="/api/v1/flats", tags=["flats"])
 MAX_WINDOW_S = 400 * 24 * 3600
 
 
+def _visible_flat(session: Session, user: Principal, flat_id: str) -> Flat:
+    """The flat, if it is ``user``'s landlord's (403 otherwise, and for no such flat)."""
+    flat = session.get(Flat, flat_id)
+    check_landlord(user, flat.landlord if flat is not None else None, f"flat {flat_id!r}")
+    assert flat is not None
+    return flat
+
+
 @router.get("")
 def list_flats(
     session: SessionDep,
+    user: EstateViewer,
     sort: Literal["id", "risk"] = "id",
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[FlatRiskSummary]:
     """Flats with their latest risk; ``sort=risk`` puts the highest risk first."""
-    rows = ranked_flats(session, sort=sort, limit=limit, offset=offset)
+    rows = ranked_flats(
+        session, sort=sort, limit=limit, offset=offset, landlord=landlord_filter(user)
+    )
     return [
         FlatRiskSummary(
             id=flat.id,
@@ -52,11 +65,11 @@ def list_flats(
 def flat_risk(
     flat_id: str,
     session: SessionDep,
+    user: EstateViewer,
     history: Annotated[int, Query(ge=0, le=1000, description="past assessments to include")] = 90,
 ) -> FlatRiskPublic:
     """The latest assessment with its reasons and per-room metrics, and the trend."""
-    if session.get(Flat, flat_id) is None:
-        raise HTTPException(404, f"flat {flat_id!r} not found")
+    _visible_flat(session, user, flat_id)
     latest = flat_assessments(session, flat_id, max(history, 1))
     if not latest:
         raise HTTPException(404, f"flat {flat_id!r} has not been assessed yet")
@@ -86,24 +99,21 @@ def flat_risk(
 
 
 @router.get("/{flat_id}")
-def get_flat(flat_id: str, session: SessionDep) -> FlatPublic:
-    flat = session.get(Flat, flat_id)
-    if flat is None:
-        raise HTTPException(404, f"flat {flat_id!r} not found")
-    return FlatPublic.model_validate(flat)
+def get_flat(flat_id: str, session: SessionDep, user: EstateViewer) -> FlatPublic:
+    return FlatPublic.model_validate(_visible_flat(session, user, flat_id))
 
 
 @router.get("/{flat_id}/readings")
 def flat_readings(
     flat_id: str,
     session: SessionDep,
+    user: EstateViewer,
     readings: ReadingsDep,
     start: Annotated[str | None, Query(alias="from", description="Unix s or ISO 8601")] = None,
     end: Annotated[str | None, Query(alias="to", description="Unix s or ISO 8601")] = None,
 ) -> ReadingsPublic:
     """Readings of every device in the flat, ``from <= ts < to`` (default: last 24 h)."""
-    if session.get(Flat, flat_id) is None:
-        raise HTTPException(404, f"flat {flat_id!r} not found")
+    _visible_flat(session, user, flat_id)
     now = int(time.time())
     t_end = parse_time(end, "to") if end is not None else now + 1
     t_start = parse_time(start, "from") if start is not None else t_end - 24 * 3600

@@ -8,9 +8,13 @@ from fastapi import APIRouter, Query
 
 from backend.api.deps import SessionDep
 from backend.api.schemas import QuarantinePublic
+from backend.auth import require_role
 from backend.queries import quarantine_counts, recent_quarantine
 
-router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])
+# payloads can come from any landlord's devices, or from none: admins only
+router = APIRouter(
+    prefix="/api/v1/quarantine", tags=["quarantine"], dependencies=[require_role("admin")]
+)
 
 PREVIEW_BYTES = 512
 
