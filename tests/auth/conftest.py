@@ -79,13 +79,13 @@ def seed_estate(database_url: str) -> dict[str, str]:
 
 
 def make_settings(database_url: str, **extra: object) -> Settings:
-    return Settings(
-        database_url=database_url,
+    values: dict[str, object] = {
+        "database_url": database_url,
         # nothing listens there: readings answer 503, which is not what these tests check
-        influx_url=f"http://127.0.0.1:{free_port()}",
-        allowed_hosts="127.0.0.1,localhost",
-        **extra,  # type: ignore[arg-type]
-    )
+        "influx_url": f"http://127.0.0.1:{free_port()}",
+        "allowed_hosts": "127.0.0.1,localhost",
+    }
+    return Settings(**(values | extra))  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -41,13 +41,15 @@ def tokens_match(expected: str | None, given: str | None) -> bool:
 async def read_form(request: Request) -> dict[str, str]:
     """A URL-encoded form body (the only kind our pages post), at most 16 KiB."""
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if ctype != "application/x-www-form-urlencoded":
-        raise HTTPException(415, "forms are posted as application/x-www-form-urlencoded")
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             raise HTTPException(413, "form too large")
+    if not body:
+        return {}  # an empty post: no fields, so no CSRF token either
+    if ctype != "application/x-www-form-urlencoded":
+        raise HTTPException(415, "forms are posted as application/x-www-form-urlencoded")
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
