@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.auth.bootstrap import FIRST_ADMIN_EMAIL, FIRST_ADMIN_SECRET
 from backend.registry import add_device, add_flat, sync_broker_credentials
 from dampwatch.stack.local import LocalStack
 from dampwatch_core.contract import Reading
@@ -88,6 +90,12 @@ def test_officer_finds_the_worst_flat_and_sees_why(stack: LocalStack, tmp_path: 
         )
         page = browser.new_page()
         page.goto(stack.api_url + "/")
+        # signed out: the sign-in form; the stack's first admin signs in
+        secrets = json.loads((stack.state_dir / "secrets.json").read_text())
+        page.fill("#email", FIRST_ADMIN_EMAIL)
+        page.fill("#password", secrets[FIRST_ADMIN_SECRET])
+        page.click("#signin button[type=submit]")
+        page.wait_for_selector("#flats")
         rows = page.locator("#flats tbody tr")
         assert rows.count() == 3
         assert rows.nth(0).inner_text().startswith("B-2")
