@@ -203,3 +203,31 @@ def test_audit_csv_neutralises_formulas(db: sessionmaker[Session]) -> None:
         lines = "".join(audit.audit_csv(audit.query_events(s))).splitlines()
     assert lines[0] == ",".join(audit.CSV_COLUMNS)
     assert "'=HYPERLINK(1)" in lines[1] and ",'-2," in lines[1]
+
+
+def test_token_and_csrf_compared_in_constant_time(
+    db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hmac
+
+    from backend.auth import csrf, tokens
+
+    calls: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    user = _user(db)
+    with db.begin() as s:
+        u = s.get(User, user.id)
+        assert u is not None
+        _, token = create_token(s, u)
+    monkeypatch.setattr(tokens.hmac, "compare_digest", spy)
+    with db() as s:
+        assert find_token(s, token, utcnow()) is not None
+    assert len(calls) == 1
+    monkeypatch.setattr(csrf.hmac, "compare_digest", spy)
+    assert csrf.tokens_match("abc", "abc") and not csrf.tokens_match("abc", "abd")
+    assert len(calls) == 3
