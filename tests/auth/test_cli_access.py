@@ -114,3 +114,30 @@ def test_first_admin_created_once_and_kept_in_the_secrets_file(tmp_path: Path) -
         assert (admin.email, admin.role) == (email, "admin")
         assert verify_password(admin.password_hash, password)
     engine.dispose()
+
+
+def test_device_changes_are_audited(
+    settings_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    s = str(settings_file)
+    with settings_file.open("a") as fh:
+        fh.write(f"DAMPWATCH_BROKER_PASSWORD_FILE={tmp_path / 'passwd'}\n")
+    engine = make_engine(f"sqlite:///{settings_file.parent / 'db.sqlite'}")
+    from backend.registry import add_flat
+    from dampwatch_core.db import migrate
+
+    migrate(str(engine.url))
+    with make_sessionmaker(engine).begin() as session:
+        add_flat(session, "F-1", "1 Test Row")
+    dev = "esp32-audit0000001"
+    assert (
+        run(capsys, "devices", "add", dev, "--flat", "F-1", "--room", "bedroom", "--settings", s)[0]
+        == 0
+    )
+    assert run(capsys, "devices", "decommission", dev, "--settings", s)[0] == 0
+    with make_sessionmaker(engine)() as session:
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        got = [(e.action, e.subject_id) for e in events]
+        assert all("password" not in str(e.detail) for e in events)
+    assert got == [("device.added", dev), ("device.decommissioned", dev)]
+    engine.dispose()
