@@ -18,6 +18,11 @@ from dampwatch.stack.ports import free_port
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
 from dampwatch_core.settings import Settings
 
+try:  # the app factory above the API and the dashboard
+    from backend.app import create_app
+except ImportError:  # before it moved there
+    from backend.api.app import create_app  # type: ignore[no-redef]
+
 PASSWORD = "a long test password"
 #: (role, landlord) of each seeded user; "north" owns N-1, "south" owns S-1
 USERS = {
@@ -96,8 +101,6 @@ def estate(database_url: str) -> Estate:
 
 @pytest.fixture
 def client(estate: Estate) -> Iterator[TestClient]:
-    from backend.api.app import create_app
-
     with TestClient(create_app(estate.settings), base_url="http://127.0.0.1") as c:
         yield c
 

@@ -13,11 +13,10 @@ import httpx
 import pytest
 import uvicorn
 
-from backend.api.app import create_app
 from dampwatch.stack.influxdb import InfluxDB
 from dampwatch.stack.ports import free_port
 
-from .conftest import PASSWORD, make_settings, seed_estate
+from .conftest import PASSWORD, create_app, make_settings, seed_estate
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(

@@ -5,14 +5,13 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from backend.api.app import create_app
 from backend.auth.csrf import SIGNIN_CSRF_COOKIE
 from backend.auth.headers import CONTENT_SECURITY_POLICY
 from backend.auth.sessions import SESSION_COOKIE
 from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.models_auth import ApiToken, AuditEvent
 
-from .conftest import PASSWORD, Estate, csrf_of, make_settings, sign_in
+from .conftest import PASSWORD, Estate, create_app, csrf_of, make_settings, sign_in
 
 
 def _actions(estate: Estate) -> list[str]:
