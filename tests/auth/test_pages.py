@@ -207,6 +207,12 @@ def test_openapi_documents_bearer_and_docs_need_no_cdn(client: TestClient) -> No
         "description": spec["components"]["securitySchemes"]["token"]["description"],
     }
     assert {"token": []} in spec["paths"]["/api/v1/flats"]["get"]["security"]
+    secured = [op for ops in spec["paths"].values() for op in ops.values() if op.get("security")]
+    assert len(secured) >= 8
+    for op in secured:
+        assert {"401", "403"} <= set(op["responses"]), op["operationId"]
+    csv = spec["paths"]["/api/v1/audit/export.csv"]["get"]["responses"]["200"]["content"]
+    assert "text/csv" in csv
     assert "security" not in spec["paths"]["/healthz"]["get"]
     assert client.get("/docs").status_code in (401, 404)
     assert client.get("/redoc").status_code in (401, 404)

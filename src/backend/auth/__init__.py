@@ -8,6 +8,8 @@ and the sign-in pages. Routes then declare who may call them with
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -24,6 +26,7 @@ from backend.auth.deps import (
     require_role,
 )
 from backend.auth.headers import SecurityHeadersMiddleware
+from backend.auth.personal import app_routes
 from dampwatch_core.settings import Settings
 
 __all__ = [
@@ -66,7 +69,7 @@ async def _not_authenticated(request: Request, exc: Exception) -> Response:
 
 def unprotected_routes(app: FastAPI) -> list[str]:
     """Paths reachable without a user that are not meant to be (see PUBLIC_PATHS)."""
-    from backend.auth.personal import app_routes, route_roles
+    from backend.auth.personal import route_roles
 
     def public(path: str) -> bool:
         return any(path == p or path.startswith(p + "/") for p in PUBLIC_PATHS)
@@ -80,6 +83,44 @@ def unprotected_routes(app: FastAPI) -> list[str]:
         elif not public(path):
             found.append(path)
     return found
+
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "errors": {"type": "array", "items": {}}},
+    "required": ["detail"],
+}
+#: documented on every route that needs a user
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": "No valid credentials (API: `Authorization: Bearer TOKEN`)",
+        "content": {"application/json": {"schema": _ERROR_SCHEMA}},
+    },
+    403: {
+        "description": "The user's role may not do this, or the record is not their landlord's",
+        "content": {"application/json": {"schema": _ERROR_SCHEMA}},
+    },
+}
+
+
+def _document_auth_responses(app: FastAPI) -> None:
+    """Add 401 and 403 to every operation of the OpenAPI document that declares the
+    bearer scheme (those are the ones that need a user)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if isinstance(operation, dict) and operation.get("security"):
+                    responses = operation.setdefault("responses", {})
+                    for status, spec in AUTH_RESPONSES.items():
+                        responses.setdefault(str(status), spec)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -96,5 +137,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     if open_routes:
         raise RuntimeError(f"routes without a user check: {', '.join(open_routes)}")
     check_personal_data_routes(app)
+    _document_auth_responses(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings))

@@ -28,6 +28,10 @@ class AuditEventPublic(BaseModel):
     detail: dict[str, Any]
 
 
+class CSVResponse(StreamingResponse):
+    media_type = "text/csv"
+
+
 Action = Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_.]+$")]
 
 
@@ -45,14 +49,14 @@ def audit_events(
     ]
 
 
-@router.get("/export.csv", response_class=StreamingResponse)
+@router.get("/export.csv", response_class=CSVResponse)
 def audit_export(
     session: SessionDep,
     action: Action = None,
     limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000,
-) -> StreamingResponse:
+) -> CSVResponse:
     events = query_events(session, action=action, limit=limit)
-    return StreamingResponse(
+    return CSVResponse(
         audit_csv(events),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="dampwatch-audit.csv"'},
