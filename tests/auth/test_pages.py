@@ -242,3 +242,16 @@ def test_audit_trail_for_admins_as_json_and_csv(client: TestClient, estate: Esta
     for who in ("officer", "analyst", "contractor"):
         r = client.get("/api/v1/audit/export.csv", headers=estate.bearer(who))
         assert r.status_code == 403
+
+
+def test_audit_page_and_csv_for_admins_signed_in(client: TestClient, estate: Estate) -> None:
+    assert client.get("/audit").status_code == 401
+    assert sign_in(client, estate.email("officer")) == 303
+    assert client.get("/audit").status_code == 403
+    assert client.get("/audit.csv").status_code == 403
+    client.cookies.clear()
+    assert sign_in(client, estate.email("admin")) == 303
+    page = client.get("/audit")
+    assert page.status_code == 200 and "signin.ok" in page.text and 'href="/audit"' in page.text
+    csv = client.get("/audit.csv")
+    assert csv.headers["content-type"].startswith("text/csv") and "signin.ok" in csv.text

@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.auth import audit
+from backend.auth.audit import audit_csv, query_events
 from backend.auth.csrf import (
     CSRF_FIELD,
     SIGNIN_CSRF_COOKIE,
@@ -18,7 +19,7 @@ from backend.auth.csrf import (
     read_form,
     tokens_match,
 )
-from backend.auth.deps import CurrentUser, session_policy, signin_policy
+from backend.auth.deps import Admin, CurrentUser, session_policy, signin_policy
 from backend.auth.sessions import SESSION_COOKIE, end_session, start_session
 from backend.auth.users import SigninOutcome, sign_in
 from dampwatch_core.settings import Settings
@@ -141,3 +142,30 @@ def signout(request: Request, user: CurrentUser, _form: SessionForm) -> Response
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
+
+
+AUDIT_PAGE_ROWS = 500
+AUDIT_CSV_ROWS = 100_000
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, user: Admin) -> HTMLResponse:
+    """The audit trail for admins, newest first."""
+    with _db(request)() as db:
+        events = query_events(db, limit=AUDIT_PAGE_ROWS)
+    return templates.TemplateResponse(
+        request,
+        "audit.html",
+        {"events": events, "current_user": user, "csv_limit": AUDIT_CSV_ROWS},
+    )
+
+
+@router.get("/audit.csv")
+def audit_page_csv(request: Request, _user: Admin) -> StreamingResponse:
+    with _db(request)() as db:
+        events = query_events(db, limit=AUDIT_CSV_ROWS)
+    return StreamingResponse(
+        audit_csv(events),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="dampwatch-audit.csv"'},
+    )
