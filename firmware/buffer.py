@@ -50,8 +50,10 @@ class ReadingBuffer:
         else:
             self.state.readings = self.state.readings[n * reading.SIZE:]
 
-    def rebase(self, delta):
-        """Shift readings taken before the clock was set by `delta` seconds."""
+    def rebase(self, delta, ring_from=0):
+        """Shift readings taken before the clock was set by `delta` seconds: those in
+        RTC memory, and those in the ring from record index `ring_from` on (readings
+        of an earlier power-on, whose clock started elsewhere, are left as they are)."""
         def fix(rec):
             ts, t, rh, s = reading.unpack(rec)
             return reading.pack(ts + delta, t, rh, s) if ts < reading.VALID_MIN_TS else rec
@@ -59,4 +61,4 @@ class ReadingBuffer:
         rtc = self.state.readings
         for off in range(0, len(rtc), reading.SIZE):
             rtc[off:off + reading.SIZE] = fix(rtc[off:off + reading.SIZE])
-        self.ring.rewrite(fix)
+        self.ring.rewrite(fix, ring_from)

@@ -11,6 +11,7 @@ FW_VERSION = "0.1.0"
 SAMPLE_S = 300            # seconds between samples (contract range 30-3600)
 UPLOAD_EVERY = 48         # samples per upload: 48 x 300 s = every 4 h (1-64)
 URGENT_RH_PCT = 85.0      # upload at once when a sample's RH >= this (50-100)
+URGENT_HYSTERESIS_PCT = 5.0  # once per spell: re-armed when RH falls this far below
 
 # --- awake-time budget ---
 WAKE_CAP_MS = 15000       # hard cap on one wake, whatever Wi-Fi/DNS/TLS/broker do
@@ -19,8 +20,12 @@ WDT_MARGIN_MS = 5000      # watchdog fires this long after the cap (a hang backs
 WIFI_TIMEOUT_MS = 4000    # joining Wi-Fi: 2.5x the published DHCP join (1.6 s)
 NTP_TIMEOUT_MS = 1000     # one NTP request
 NTP_EVERY_S = 86400       # resync the RTC at most daily (every upload if never synced)
+NTP_MIN_TS = 1764201600   # 2025-11-27: an NTP answer before this firmware is refused
+NTP_MAX_STEP_S = 600      # once set, an answer may move the clock this far, plus 5 %
+                          # of the time since the last sync (ESP32 drift <= 2.2 %)
 MQTT_KEEPALIVE_S = 60
-CONFIG_WAIT_MS = 400      # extra wait for the retained config after SUBACK
+MQTT_MAX_PACKET = 4096    # a larger packet from the broker is read past, not kept
+CONFIG_MAX_BYTES = 512    # a retained config longer than this is ignored
 MIN_SLEEP_MS = 1000
 
 # --- backoff after a failed upload (exponential, with jitter) ---
@@ -47,6 +52,8 @@ SHT4X_RESET_MS = 2        # soft reset: 1 ms max
 SHT4X_ATTEMPTS = 2        # a reading failing twice is skipped and counted
 BATT_ADC_PIN = 35         # None on mains power
 BATT_DIVIDER = 2.0        # resistor divider ratio in front of the ADC
+BATT_MIN_UPLOAD_MV = 2200 # at rest below this: no upload (TX would brown out)
+BATT_RESUME_MV = 2400     # uploads resume once the battery recovers past this
 SENSOR_POWER_PIN = None   # GPIO switching the sensors' supply, if fitted
 
 # --- network (per device values belong in secrets.py) ---

@@ -10,11 +10,11 @@ PORT=${1:-auto}
 OUT=$(mktemp -d)
 for f in *.py; do
   case "$f" in
-    main.py|secrets.py|energy_model.py|secrets_example.py|manifest.py) ;;
+    boot.py|main.py|secrets.py|energy_model.py|secrets_example.py|manifest.py|_boot.py) ;;
     *) mpy-cross -o "$OUT/${f%.py}.mpy" "$f" ;;
   esac
 done
-cp main.py secrets.py "$OUT/"
+cp boot.py main.py secrets.py "$OUT/"   # run as source files at every boot and wake
 [ -z "${CA_FILE:-}" ] || cp "$CA_FILE" "$OUT/"
 cd "$OUT"
 mpremote connect "$PORT" cp ./*.mpy ./*.py :/ + ${CA_FILE:+cp "$(basename "$CA_FILE")" :/ +} reset

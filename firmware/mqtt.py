@@ -1,10 +1,13 @@
 # A small MQTT 3.1.1 client for a device that must sleep on time.
 #
 # Unlike umqtt.simple it takes a Deadline on every call and never waits past it: the
-# TCP connect is non-blocking and polled, every read and write is given only the time
-# that is left. Packets from the broker are parsed defensively: a bad length, an
-# oversized packet, an unknown or unexpected type ends the session with MQTTError
-# instead of a hang or a crash. QoS 1 only (publish and subscribe).
+# socket is non-blocking and every read and write first polls for at most the time
+# that is left, then moves only the bytes that are ready (a stream's blocking read(n)
+# would loop inside the stream layer, each byte restarting the socket timeout, so a
+# broker dripping bytes could stretch a 2 s deadline to many). Packets from the broker
+# are parsed defensively: a bad length, an unknown or unexpected type ends the session
+# with MQTTError instead of a hang or a crash; a PUBLISH larger than `max_packet` is
+# read past and acknowledged, not kept. QoS 1 only (publish and subscribe).
 import errno
 import select
 import socket
@@ -62,6 +65,8 @@ class Client:
         self.max_packet = max_packet
         self.sock = None
         self.pid = 0
+        self.oversized = 0  # PUBLISH packets read past because of their size
+        self._skipped = False
         self.on_message = None  # fn(topic: str, payload: bytes, retained: bool)
 
     # ------------------------------------------------------------ transport
@@ -83,29 +88,49 @@ class Client:
             raise MQTTTimeout("connect timed out")
         if events[0][1] & (select.POLLERR | select.POLLHUP):
             raise MQTTError("connection refused")
-        sock.setblocking(True)
         if self.ca_data is not None:
             import ssl
 
-            self._settimeout(deadline)
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.verify_mode = ssl.CERT_REQUIRED
-            ctx.load_verify_locations(cadata=self.ca_data)
-            self.sock = ctx.wrap_socket(sock, server_hostname=self.host)
+            # The handshake runs blocking with the time left as its socket timeout
+            # (per call, not for the whole handshake: the watchdog bounds the rest).
+            sock.setblocking(True)
+            left = deadline.remaining_ms()
+            if left <= 0:
+                raise MQTTTimeout("deadline passed")
+            sock.settimeout(left / 1000)
+            try:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.load_verify_locations(cadata=self.ca_data)
+                self.sock = ctx.wrap_socket(sock, server_hostname=self.host)
+            except (OSError, ValueError) as exc:  # mbedTLS: a bad CA, name or handshake
+                raise MQTTError("tls: %r" % (exc,))
+            self.sock.setblocking(False)
+        self.poller = select.poll()
+        self.poller.register(self.sock, select.POLLIN)
 
-    def _settimeout(self, deadline):
+    def _wait(self, event, deadline):
+        """Poll for `event` for at most the time left; raise MQTTTimeout if it passes."""
         left = deadline.remaining_ms()
         if left <= 0:
             raise MQTTTimeout("deadline passed")
-        self.sock.settimeout(left / 1000)
+        self.poller.modify(self.sock, event)
+        for _, ev in self.poller.poll(left):
+            if ev & event:
+                return
+            if ev & (select.POLLERR | select.POLLHUP):
+                raise MQTTError("connection lost")
+        raise MQTTTimeout("timed out")
 
     def _write(self, data, deadline):
         view = memoryview(data)
         while view:
-            self._settimeout(deadline)
+            self._wait(select.POLLOUT, deadline)
             try:
                 n = self.sock.write(view)
             except OSError as exc:
+                if exc.args[0] == errno.EAGAIN:
+                    continue
                 raise MQTTError("write: %s" % exc)
             if n is None:
                 continue
@@ -116,12 +141,12 @@ class Client:
     def _read(self, n, deadline):
         buf = bytearray()
         while len(buf) < n:
-            self._settimeout(deadline)
+            self._wait(select.POLLIN, deadline)
             try:
-                chunk = self.sock.read(n - len(buf))
+                chunk = self.sock.read(n - len(buf))  # non-blocking: what is ready
             except OSError as exc:
-                if exc.args[0] in (errno.ETIMEDOUT, errno.EAGAIN):
-                    raise MQTTTimeout("read timed out")
+                if exc.args[0] == errno.EAGAIN:
+                    continue
                 raise MQTTError("read: %s" % exc)
             if chunk is None:
                 continue
@@ -142,8 +167,25 @@ class Client:
         else:
             raise MQTTError("malformed remaining length")
         if length > self.max_packet:
-            raise MQTTError("packet of %d bytes exceeds %d" % (length, self.max_packet))
+            if first & 0xF0 != PUBLISH:
+                raise MQTTError("packet of %d bytes exceeds %d" % (length, self.max_packet))
+            return first, self._skip(length, deadline)
         return first, self._read(length, deadline) if length else b""
+
+    def _skip(self, length, deadline):
+        """Read past an oversized PUBLISH, keeping only its topic and packet id (for
+        the PUBACK); its payload is never handed on."""
+        head = self._read(2, deadline)
+        keep = 2 + ((head[0] << 8) | head[1]) + 2
+        if keep > length or keep > self.max_packet:
+            raise MQTTError("oversized PUBLISH with a topic past its end")
+        head += self._read(keep - 2, deadline)
+        left = length - keep
+        while left:
+            left -= len(self._read(min(left, 512), deadline))
+        self.oversized += 1
+        self._skipped = True
+        return head
 
     # -------------------------------------------------------------- session
     def connect(self, deadline, will_topic=None, will_msg=None, will_retain=True,
@@ -217,6 +259,7 @@ class Client:
         return self.handle_packet(deadline)[0]
 
     def handle_packet(self, deadline):
+        self._skipped = False
         first, body = self._read_packet(deadline)
         kind = first & 0xF0
         if kind == PUBLISH:
@@ -246,5 +289,5 @@ class Client:
             raise MQTTError("PUBLISH topic is not UTF-8")
         if qos:
             self._write(packet(PUBACK, bytes(body[2 + tlen:start])), deadline)
-        if self.on_message:
+        if self.on_message and not self._skipped:
             self.on_message(topic, bytes(body[start:]), bool(first & 0x01))

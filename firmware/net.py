@@ -36,15 +36,15 @@ def rssi(sta):
     return value if isinstance(value, int) and -120 <= value <= 0 else None
 
 
-def ntp_sync(host, timeout_ms):
-    """Set the RTC from NTP. True on success. (The lookup of `host` itself has no
-    deadline on the ESP32; the watchdog is the backstop.)"""
+def ntp_time(host, timeout_ms):
+    """The NTP server's time in seconds since the port's epoch, or None. The caller
+    checks it before setting the clock. (The lookup of `host` itself has no deadline
+    on the ESP32; the watchdog is the backstop.)"""
     import ntptime
 
     ntptime.host = host
     ntptime.timeout = max(timeout_ms, 100) / 1000
     try:
-        ntptime.settime()
-    except (OSError, IndexError, OverflowError):
-        return False
-    return True
+        return int(ntptime.time())
+    except (OSError, IndexError, OverflowError, ValueError, TypeError):
+        return None

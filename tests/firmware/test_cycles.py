@@ -86,3 +86,55 @@ def test_urgent_humidity_uploads_at_once(
     assert collector.wait_for(lambda: len(collector.of_kind("telemetry")) == 2)
     _, readings = delivered(collector, dev.now)
     assert len(readings) == 4 and readings[-1].rh_pct >= 85.0
+
+
+def test_a_humid_spell_uploads_once_not_at_every_wake(
+    broker: Mosquitto, collector: Collector, make_device: Callable[..., SimDevice]
+) -> None:
+    # measurements 2-6 read RH >= 85 % (one spell), 7 drops well below, 9 is a new spell
+    dev = make_device(broker.host, broker.port, sim={"urgent": [2, 3, 4, 5, 6, 9]})
+    for _ in range(11):
+        dev.wake()
+    assert collector.wait_for(lambda: len(collector.of_kind("telemetry")) == 3)
+    _, readings = delivered(collector, dev.now)
+    assert len(readings) == 10, "power-on upload, then one per spell (wakes 2 and 9)"
+
+
+UPLOAD_PATH = {"node", "mqtt", "net", "secrets", "settings", "ringfile", "config",
+               "buffer", "payloads", "deadline"}
+
+
+def test_sampling_wakes_import_nothing_from_the_filesystem(
+    broker: Mosquitto, collector: Collector, make_device: Callable[..., SimDevice]
+) -> None:
+    k = 4
+    dev = make_device(broker.host, broker.port, sim={"sensors": [0x44, 0x45], "urgent": [12]},
+                      UPLOAD_EVERY=k, SHT4X_SURFACE_ADDR=0x45)
+    for _ in range(13):
+        wake = dev.wake()
+        assert not wake.killed and wake.sleep_ms > 0, wake.output
+    # wake 0 powers on; 4 uploads on schedule; 6 reads RH >= 85 % (measurement 12:
+    # two sensors a wake) and uploads at once, so the next is due at 10
+    full = [w.index for w in dev.wakes if UPLOAD_PATH & set(w.modules)]
+    assert full == [0, 4, 6, 10], full
+    for w in dev.wakes:
+        if w.index not in full:
+            assert "wake" in w.modules and "sht4x" in w.modules, w.modules
+    assert collector.wait_for(lambda: len(collector.of_kind("telemetry")) == 4)
+    _, readings = delivered(collector, dev.now)
+    assert as_centi(readings) == dev.expected_readings(surface_addr=0x45)[:11]
+    assert [r.ts for r in readings] == [int(w.start_ts) for w in dev.wakes[:11]]
+
+
+def test_sampling_wakes_hand_over_when_rtc_memory_is_full(
+    broker: Mosquitto, collector: Collector, make_device: Callable[..., SimDevice]
+) -> None:
+    dev = make_device(broker.host, broker.port, UPLOAD_EVERY=10, RTC_READINGS=3)
+    for _ in range(11):
+        dev.wake()
+    full = [w.index for w in dev.wakes if UPLOAD_PATH & set(w.modules)]
+    assert full == [0, 4, 7, 10], "the full path spills to flash when RTC memory is full"
+    assert collector.wait_for(lambda: len(delivered(collector, dev.now)[1]) == 11)
+    assert as_centi(delivered(collector, dev.now)[1]) == dev.expected_readings()
+    status = [json.loads(p) for p in collector.of_kind("status")]
+    assert status[-1]["boot"] == 1

@@ -125,3 +125,19 @@ def test_slow_drip_broker_cannot_stretch_the_wake(make_device: Callable[..., Sim
         fake.close()
     assert_under_cap(dev)
     assert rtc_state(dev)["count"] + len(ring_readings(dev)) == 1
+
+
+def test_wakes_while_backing_off_only_sample(
+    broker: Mosquitto, collector: Collector, make_device: Callable[..., SimDevice]
+) -> None:
+    dev = make_device(broker.host, broker.port, UPLOAD_EVERY=2, RTC_READINGS=8,
+                      BACKOFF_BASE_S=1700, BACKOFF_MAX_S=1700, BACKOFF_JITTER=0)
+    dev.wake()
+    broker.stop()
+    for _ in range(8):
+        dev.wake()
+    # wake 2 fails and backs off 1700 s; wakes 3-7 only sample (no filesystem, no
+    # radio), wake 8 is the first try after the backoff
+    full = [w.index for w in dev.wakes if "node" in w.modules]
+    assert full == [0, 2, 8], full
+    assert rtc_state(dev)["count"] + len(ring_readings(dev)) == 8

@@ -6,7 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from fwharness import Collector, SimDevice, as_centi, delivered, rh_centi, rtc_state, temp_centi
+from fwharness import (
+    Collector,
+    SimDevice,
+    as_centi,
+    delivered,
+    rh_centi,
+    ring_readings,
+    rtc_state,
+    temp_centi,
+)
 
 from dampwatch.stack.mosquitto import Mosquitto
 from dampwatch_core.contract import parse_status
@@ -79,3 +88,35 @@ def test_readings_before_first_ntp_sync_are_restamped(
     assert len(readings) == len(dev.wakes) >= 4
     for reading, wake in zip(readings, dev.wakes, strict=True):
         assert abs(reading.ts - wake.start_ts) <= 2, (reading.ts, wake.start_ts)
+
+
+def test_restamping_leaves_an_earlier_power_on_alone(
+    broker: Mosquitto, collector: Collector, make_device: Callable[..., SimDevice]
+) -> None:
+    # power-on with the clock at 2000-01-01 and no NTP: two readings spill to flash
+    dev = make_device(broker.host, broker.port, sim={"ntp": False}, UPLOAD_EVERY=1,
+                      BACKOFF_BASE_S=60, BACKOFF_MAX_S=60)
+    dev.power_cycle()
+    for _ in range(2):
+        dev.wake()
+    first_stamps = [r[0] for r in ring_readings(dev)]
+    assert len(first_stamps) == 2 and all(ts < 1577836800 for ts in first_stamps)
+    # battery out for an hour; back with NTP: that clock starts at 2000-01-01 again
+    dev.now += 3600
+    dev.power_cycle()
+    dev.sim["ntp"] = True
+    dev.configure()
+    for _ in range(4):
+        dev.wake()
+        if "clock set" in dev.wakes[-1].output:
+            break
+    assert collector.wait_for(
+        lambda: sum(len(json.loads(p)["readings"]) for p in collector.of_kind("telemetry"))
+        == len(dev.wakes))
+    stamps = [r["ts"] for p in collector.of_kind("telemetry")
+              for r in json.loads(p)["readings"]]
+    # the earlier power-on's readings keep their (unknowable) times: shifting them by
+    # this power-on's offset would invent plausible, wrong times
+    assert stamps[:2] == first_stamps
+    for ts, wake in zip(stamps[2:], dev.wakes[2:], strict=True):
+        assert abs(ts - wake.start_ts) <= 2, (ts, wake.start_ts)

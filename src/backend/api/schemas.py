@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "ERRORS",
+    "NOT_FOUND",
     "DevicePublic",
+    "ErrorPublic",
+    "FieldErrorPublic",
     "FlatPublic",
     "FlatRiskPublic",
     "FlatRiskSummary",
@@ -16,6 +21,34 @@ __all__ = [
     "ReadingsPublic",
     "RiskHistoryPoint",
 ]
+
+
+class FieldErrorPublic(BaseModel):
+    """What is wrong with one parameter."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorPublic(BaseModel):
+    """Every error response: a message for a person, and per parameter for a program."""
+
+    detail: str
+    errors: list[FieldErrorPublic] = []
+
+
+#: Error responses every API route may give (the app factory answers them).
+ERRORS: dict[int | str, dict[str, object]] = {
+    422: {
+        "model": ErrorPublic,
+        "description": "A parameter breaks its rule; the message says which",
+    },
+    503: {"model": ErrorPublic, "description": "A store is unavailable; try again later"},
+}
+NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorPublic, "description": "No such flat or device"}
+}
 
 
 class FlatPublic(BaseModel):
@@ -45,19 +78,32 @@ class DevicePublic(BaseModel):
 
 
 class ReadingPublic(BaseModel):
+    """A reading; at hourly resolution one device-hour (``ts`` its start): the means,
+    with the minimum and maximum and the number of readings in the hour."""
+
     ts: int
     device_id: str
     room: str
     temp_c: float
     rh_pct: float
     surface_c: float | None
+    temp_c_min: float | None = None
+    temp_c_max: float | None = None
+    rh_pct_max: float | None = None
+    samples: int | None = None
 
 
 class ReadingsPublic(BaseModel):
+    """One page of a flat's readings, oldest first, across all its devices."""
+
     flat_id: str
     start: int
     end: int
+    resolution: Literal["raw", "hourly"]
     count: int
+    #: true when the window holds more rows than this page: ask again with ``next_cursor``
+    partial: bool
+    next_cursor: str | None
     readings: list[ReadingPublic]
 
 

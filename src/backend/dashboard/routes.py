@@ -12,10 +12,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from backend.api.deps import ReadingsDep, SessionDep
 from backend.auth import Admin, EstateViewer, check_landlord, landlord_filter
 from backend.auth.deps import template_context
 from backend.dashboard.charts import Line, line_chart
+from backend.deps import ReadingsDep, SessionDep
+from backend.params import CODE_PATTERN, MAX_OFFSET, TEXT_PATTERN, FlatIdPath
 from backend.queries import (
     blocks,
     flat_assessments,
@@ -25,13 +26,23 @@ from backend.queries import (
     ranked_flats,
     recent_quarantine,
 )
+from backend.readings import ReadingRow, ReadingStore, ReadingsUnavailable
 from backend.registry import list_devices
 from dampwatch_core.models import Flat
+
+__all__ = ["PER_PAGE", "error_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(
     directory=str(Path(__file__).parent / "templates"), context_processors=[template_context]
 )
+
+PER_PAGE = 100
+#: the flat page charts raw readings up to a week, hourly means beyond
+RAW_CHART_S = 7 * 86400 + 1
+CHART_ROWS = 20_000
+MAX_PAGE = MAX_OFFSET // PER_PAGE
+TITLES = {404: "Not found", 422: "Cannot show that", 503: "Temporarily unavailable"}
 
 
 def _when(value: datetime | None) -> str:
@@ -43,21 +54,32 @@ def _when(value: datetime | None) -> str:
 templates.env.filters["when"] = _when
 
 
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """The page for an error (the app factory answers every error of a page with it)."""
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"title": TITLES.get(status, "Something went wrong"), "message": message},
+        status_code=status,
+    )
+
+
 @router.get("/", response_class=HTMLResponse)
 def estate(
     request: Request,
     session: SessionDep,
     user: EstateViewer,
-    block: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    block: Annotated[str | None, Query(max_length=128, pattern=TEXT_PATTERN)] = None,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
-    per_page = 100
+    per_page = PER_PAGE
     landlord = landlord_filter(user)
+    # one more than a page, to know whether there is a next one
     rows = ranked_flats(
         session,
         sort="risk",
         block=block or None,
-        limit=per_page,
+        limit=per_page + 1,
         offset=(page - 1) * per_page,
         landlord=landlord,
     )
@@ -65,7 +87,8 @@ def estate(
         request,
         "estate.html",
         {
-            "rows": rows,
+            "rows": rows[:per_page],
+            "has_next": len(rows) > per_page,
             "blocks": blocks(session, landlord),
             "block": block or "",
             "counts": level_counts(session, landlord),
@@ -78,7 +101,7 @@ def estate(
 @router.get("/flats/{flat_id}", response_class=HTMLResponse)
 def flat_page(
     request: Request,
-    flat_id: str,
+    flat_id: FlatIdPath,
     session: SessionDep,
     user: EstateViewer,
     readings: ReadingsDep,
@@ -88,7 +111,11 @@ def flat_page(
     check_landlord(user, flat.landlord if flat is not None else None, f"flat {flat_id!r}")
     assessments = flat_assessments(session, flat_id, 90)
     end = int(time.time())
-    rows = readings.for_flat(flat_id, end - days * 86400, end + 1)
+    try:
+        rows = _chart_rows(readings, flat_id, end - days * 86400, end + 1)
+        readings_unavailable = False
+    except ReadingsUnavailable:
+        rows, readings_unavailable = [], True
     rooms = sorted({r.room for r in rows})
     temp_chart = line_chart(
         [Line(room, [(r.ts, r.temp_c) for r in rows if r.room == room]) for room in rooms]
@@ -120,8 +147,19 @@ def flat_page(
             "rh_chart": rh_chart,
             "days": days,
             "reading_count": len(rows),
+            "readings_unavailable": readings_unavailable,
         },
     )
+
+
+def _chart_rows(readings: ReadingStore, flat_id: str, start: int, end: int) -> list[ReadingRow]:
+    """Raw readings for up to a week, else (or when a week holds more than a page) hourly
+    means: a chart of a few thousand points per line at most."""
+    if end - start <= RAW_CHART_S:
+        page = readings.page(flat_id, start, end, limit=CHART_ROWS, resolution="raw")
+        if page.next is None:
+            return page.rows
+    return readings.page(flat_id, start, end, limit=CHART_ROWS, resolution="hourly").rows
 
 
 @router.get("/devices", response_class=HTMLResponse)
@@ -132,7 +170,10 @@ def devices_page(request: Request, session: SessionDep, user: EstateViewer) -> H
 
 @router.get("/quarantine", response_class=HTMLResponse)
 def quarantine_page(
-    request: Request, session: SessionDep, _user: Admin, reason: str | None = None
+    request: Request,
+    session: SessionDep,
+    _user: Admin,
+    reason: Annotated[str | None, Query(max_length=64, pattern=CODE_PATTERN)] = None,
 ) -> HTMLResponse:
     return templates.TemplateResponse(
         request,

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from backend.api.app import create_app
+    from backend.app import create_app
 
     settings = settings_from_args(args)
     migrate(settings.database_url)

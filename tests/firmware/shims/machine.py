@@ -4,8 +4,14 @@
 #   sensors: addresses present (default [68] = 0x44)
 #   corrupt: measurement numbers whose answer gets one data bit flipped (bad CRC)
 #   nack:    measurement numbers whose command is NACKed
+#   batt_mv: battery voltage at rest (default 3000); the ADC reads it through the
+#            BATT_DIVIDER of 2 as the board's 2 x 1 MOhm divider would
 # Every measurement is logged to sensor_log.jsonl; deepsleep() writes sleep.json and
-# ends the process, as a real deep sleep ends the program.
+# ends the process, as a real deep sleep ends the program. WDT really resets: a thread
+# kills the process when the watchdog is not fed in time. RTC memory is lost on a
+# power-on reset (the battery was out), kept across deep sleep and other resets.
+import _thread
+import os
 import sys
 import time
 
@@ -30,7 +36,8 @@ def unique_id():
 
 
 def deepsleep(ms=0):
-    _sim.save("sleep.json", {"sleep_ms": ms, "awake_ms": time.awake_ms()})
+    _sim.save("sleep.json", {"sleep_ms": ms, "awake_ms": time.awake_ms(),
+                             "modules": sorted(sys.modules)})
     sys.exit(0)
 
 
@@ -46,11 +53,22 @@ class Pin:
 
 
 class WDT:
+    """The ESP32's task watchdog: once created it cannot be stopped; not fed within
+    `timeout` ms, it resets the chip (here: kills the process, reset cause "wdt")."""
+
     def __init__(self, id=0, timeout=5000):
+        self.timeout = timeout
+        self._end = time.ticks_add(time.ticks_ms(), timeout)
         _sim.save("wdt.json", {"timeout_ms": timeout})
+        _thread.start_new_thread(self._watch, ())
 
     def feed(self):
-        pass
+        self._end = time.ticks_add(time.ticks_ms(), self.timeout)
+
+    def _watch(self):
+        while time.ticks_diff(self._end, time.ticks_ms()) > 0:
+            time.sleep_ms(10)
+        _sim.reset_now("wdt")
 
 
 class ADC:
@@ -63,10 +81,33 @@ class ADC:
         pass
 
     def read_uv(self):
-        return _sim.SIM.get("batt_uv", 1500000)
+        return battery_mv() * 1000 // 2  # behind the 2 x 1 MOhm divider
+
+
+def battery_mv():
+    """The simulated battery's voltage at rest [mV]."""
+    return int(_sim.SIM.get("batt_mv", 3000))
+
+
+if _sim.CLOCK.get("reset") == "poweron":  # the battery was out: RTC memory is gone
+    try:
+        os.remove(_sim.path("rtc.bin"))
+    except OSError:
+        pass
 
 
 class RTC:
+    def datetime(self, dt=None):
+        """Set (or read) the device clock; dt as (year, month, day, weekday, hours,
+        minutes, seconds, subseconds), like the ESP32 port."""
+        if dt is None:
+            t = time.gmtime(time.time())
+            return (t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0)
+        target = time.mktime((dt[0], dt[1], dt[2], dt[4], dt[5], dt[6], 0, 0))
+        _sim.CLOCK["offset"] = int(_sim.CLOCK.get("offset", 0)) + target - time.time()
+        _sim.save("clock.json", _sim.CLOCK)
+        return None
+
     def memory(self, data=None):
         if data is None:
             try:
@@ -74,18 +115,26 @@ class RTC:
                     return f.read()
             except OSError:
                 return b""
+        if len(data) > 2048:  # the ESP32 port's user RTC memory
+            raise ValueError("buffer too long")
         with open(_sim.path("rtc.bin"), "wb") as f:
             f.write(data)
         return None
 
 
 def _crc8(data):
-    crc = 0xFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x31) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
-    return crc
+    """CRC-8 of a 16-bit word as the SHT4x datasheet defines it (polynomial
+    x^8 + x^5 + x^4 + 1 = 0x131, initialisation 0xFF, no reflection, no final XOR),
+    computed as the remainder of a long division over GF(2): the initial value is
+    XORed into the first byte, eight zero bits are appended, and the 9-bit generator
+    is subtracted under every set bit from the top down. (The firmware shifts a
+    register byte by byte; this is the textbook definition, so a mistake in one is
+    not repeated in the other.)"""
+    value = ((data[0] ^ 0xFF) << 16) | (data[1] << 8)
+    for bit in range(23, 7, -1):
+        if value >> bit & 1:
+            value ^= 0x131 << (bit - 8)
+    return value
 
 
 def _word(value):

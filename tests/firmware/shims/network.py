@@ -1,5 +1,7 @@
 # Host shim for network.WLAN: the simulated access point is up unless sim.json says
-# "wifi": false; joining takes "wifi_ms" of real time.
+# "wifi": false; joining takes "wifi_ms" of real time. The radio's first transmit
+# pulls the battery down by "tx_sag_mv" (default 300); below "brownout_mv" (default 0:
+# never) the chip browns out and resets, as a sagging battery does on Wi-Fi TX.
 import time
 
 import _sim
@@ -24,6 +26,9 @@ class WLAN:
 
     def connect(self, ssid, password):
         _sim.append("events.jsonl", {"wifi_connect": ssid})
+        under_tx = int(_sim.SIM.get("batt_mv", 3000)) - int(_sim.SIM.get("tx_sag_mv", 300))
+        if under_tx < int(_sim.SIM.get("brownout_mv", 0)):
+            _sim.reset_now("brownout")
         self._since = time.ticks_ms()
 
     def isconnected(self):

@@ -9,11 +9,17 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from backend.api.deps import SessionDep
+from backend.api.schemas import ERRORS
 from backend.auth import require_role
 from backend.auth.audit import audit_csv, query_events
+from backend.deps import SessionDep
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[require_role("admin")])
+router = APIRouter(
+    prefix="/api/v1/audit",
+    tags=["audit"],
+    dependencies=[require_role("admin")],
+    responses=ERRORS,
+)
 
 
 class AuditEventPublic(BaseModel):

@@ -6,14 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.api.deps import SessionDep
-from backend.api.schemas import QuarantinePublic
+from backend.api.schemas import ERRORS, QuarantinePublic
 from backend.auth import require_role
+from backend.deps import SessionDep
+from backend.params import CODE_PATTERN, TEXT_PATTERN
 from backend.queries import quarantine_counts, recent_quarantine
 
 # payloads can come from any landlord's devices, or from none: admins only
 router = APIRouter(
-    prefix="/api/v1/quarantine", tags=["quarantine"], dependencies=[require_role("admin")]
+    prefix="/api/v1/quarantine",
+    tags=["quarantine"],
+    dependencies=[require_role("admin")],
+    responses=ERRORS,
 )
 
 PREVIEW_BYTES = 512
@@ -22,8 +26,13 @@ PREVIEW_BYTES = 512
 @router.get("")
 def quarantine(
     session: SessionDep,
-    reason: str | None = None,
-    device: str | None = None,
+    reason: Annotated[
+        str | None, Query(max_length=64, pattern=CODE_PATTERN, description="e.g. not_json")
+    ] = None,
+    device: Annotated[
+        str | None,
+        Query(max_length=64, pattern=TEXT_PATTERN, description="device id as it was sent"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[QuarantinePublic]:
     rows = recent_quarantine(session, reason=reason, device=device, limit=limit)

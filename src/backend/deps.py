@@ -1,4 +1,5 @@
-"""Dependencies shared by the routes: settings, database sessions, InfluxDB."""
+"""Dependencies shared by the API and the dashboard: settings, database sessions,
+readings. The app factory (``backend.app``) puts the resources on ``app.state``."""
 
 from __future__ import annotations
 
