@@ -42,7 +42,12 @@ PER_PAGE = 100
 RAW_CHART_S = 7 * 86400 + 1
 CHART_ROWS = 20_000
 MAX_PAGE = MAX_OFFSET // PER_PAGE
-TITLES = {404: "Not found", 422: "Cannot show that", 503: "Temporarily unavailable"}
+TITLES = {
+    403: "Not permitted",
+    404: "Not found",
+    422: "Cannot show that",
+    503: "Temporarily unavailable",
+}
 
 
 def _when(value: datetime | None) -> str:
