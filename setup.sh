@@ -9,11 +9,13 @@ mode="${1:-run}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-# System packages: Mosquitto and InfluxDB 1.x from Debian, Python's venv.
+# System packages: Mosquitto, InfluxDB 1.x and PostgreSQL from Debian, Python's venv.
 need=()
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || need+=(mosquitto)
 command -v mosquitto_sub >/dev/null || need+=(mosquitto-clients)
 command -v influxd >/dev/null || need+=(influxdb)
+# PostgreSQL's initdb/pg_ctl: the tests start their own cluster in a temp dir
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)   # the dashboard's browser tests
 command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)

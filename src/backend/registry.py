@@ -46,6 +46,25 @@ def _check_flat_id(flat_id: str) -> str:
     return flat_id
 
 
+#: Characters no tag value may hold (line protocol has no escape for a line break; the
+#: rest of C0 and DEL are refused with them so a free-text tag stays plain text).
+_TAG_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_LINE_BREAKS_RE = re.compile(r"\r\n|\r|\n")
+
+
+def _check_tag_text(name: str, value: str) -> str:
+    """``value`` for a free-text field that becomes an InfluxDB tag (the landlord)."""
+    bad = _TAG_CONTROL_RE.search(value)
+    if bad is not None:
+        what = (
+            "a line break"
+            if bad.group() in "\r\n"
+            else f"control character U+{ord(bad.group()):04X}"
+        )
+        raise ValidationError(f"{name} {value!r} contains {what}; it is an InfluxDB tag")
+    return value
+
+
 def add_flat(
     session: Session,
     flat_id: str,
@@ -60,6 +79,7 @@ def add_flat(
     _check_flat_id(flat_id)
     if not address.strip():
         raise ValidationError("address is required")
+    landlord = _check_tag_text("landlord", landlord or "default")
     flat = session.get(Flat, flat_id)
     if flat is None:
         flat = Flat(id=flat_id)
@@ -68,7 +88,7 @@ def add_flat(
     flat.block = block or None
     flat.postcode = postcode or None
     flat.floor = floor
-    flat.landlord = landlord or "default"
+    flat.landlord = landlord
     return flat
 
 
@@ -83,8 +103,8 @@ def import_flats_csv(
     session: Session, path: Path, *, landlord: str = "default"
 ) -> FlatImportReport:
     """Import flats from a CSV with a header row (``flat_id,address`` required;
-    ``block,postcode,floor,landlord`` optional). A bad row is reported with its line
-    number and the rest are imported."""
+    ``block,postcode,floor,landlord`` optional). A bad row is reported with the line
+    number it starts on (a quoted field may span lines) and the rest are imported."""
     report = FlatImportReport()
     try:
         fh = path.open(newline="", encoding="utf-8-sig")
@@ -98,7 +118,11 @@ def import_flats_csv(
             raise ValidationError(f"{path}:1: header lacks required column(s) {', '.join(missing)}")
         seen: set[str] = set()
         for row in reader:
-            line = reader.line_num
+            # line_num is where the record ends; a quoted line break moves its start up
+            breaks = sum(
+                len(_LINE_BREAKS_RE.findall(v)) for v in row.values() if isinstance(v, str)
+            )
+            line = reader.line_num - breaks
             try:
                 flat_id = (row.get("flat_id") or "").strip()
                 if not flat_id:

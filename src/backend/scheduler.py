@@ -17,7 +17,14 @@ from dampwatch_core.influx import InfluxClient
 from dampwatch_core.models import Device, utcnow
 from dampwatch_core.settings import Settings
 
-__all__ = ["JOBS", "Job", "build_scheduler", "mark_silent_devices", "score_risk"]
+__all__ = [
+    "JOBS",
+    "Job",
+    "build_scheduler",
+    "mark_silent_devices",
+    "purge_quarantine",
+    "score_risk",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,13 @@ def downsample(settings: Settings, sessions: sessionmaker[Session]) -> int:
         return downsample_hourly(influx)
 
 
+def purge_quarantine(settings: Settings, sessions: sessionmaker[Session]) -> int:
+    """Quarantine retention (see ``dampwatch_core.quarantine``)."""
+    from dampwatch_core.quarantine import purge_quarantine as purge
+
+    return purge(sessions)
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -69,6 +83,7 @@ JOBS: list[Job] = [
     Job("mark_silent_devices", mark_silent_devices, 600),
     Job("score_risk", score_risk, 3600),
     Job("downsample", downsample, 3600),
+    Job("purge_quarantine", purge_quarantine, 3600),
 ]
 
 

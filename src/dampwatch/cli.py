@@ -1,8 +1,9 @@
 """``dampwatch``: the one program a person runs. Each subcommand lives in
 ``dampwatch.commands.<name>`` and registers itself with :func:`register`.
 
-Exit codes: 0 success, 1 the command's own failure (e.g. a rejected CSV row),
-2 bad usage or bad input (one-line reason on stderr), 3 a service unavailable.
+Exit codes: 0 success, 1 the command's own failure (e.g. a rejected CSV row) or an
+unexpected error, 2 bad usage, bad input or bad settings, 3 a service unavailable. Every
+failure is one line on stderr that says what to do; ``-v`` adds the traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import OperationalError
+
 from dampwatch_core.errors import DampWatchError, ServiceUnavailable
 
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
@@ -21,6 +24,7 @@ __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 #: ``register(subparsers) -> None`` which adds its parser and sets ``func``.
 COMMAND_MODULES = (
     "up",
+    "migrate",
     "gateway",
     "api",
     "scheduler",
@@ -60,19 +64,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if not args.verbose:  # one line per HTTP request drowns what matters
+    if not args.verbose:  # one line per HTTP request, nine per migration, drown what matters
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         code: int = args.func(args)
-    except ServiceUnavailable as exc:
-        print(f"dampwatch {args.command}: {exc}", file=sys.stderr)
-        return 3
-    except DampWatchError as exc:
-        print(f"dampwatch {args.command}: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if args.verbose:
+            raise
+        return _report(args.command, exc)
     return code
+
+
+def _report(command: str, exc: Exception) -> int:
+    """One line on stderr for a failure; returns the exit code."""
+    if isinstance(exc, OperationalError):  # the store failed under the command
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        exc = ServiceUnavailable(
+            f"the relational store failed ({reason}): check that it is running, or set "
+            "DAMPWATCH_DATABASE_URL"
+        )
+    if isinstance(exc, ServiceUnavailable):
+        print(f"dampwatch {command}: {exc}", file=sys.stderr)
+        return 3
+    if isinstance(exc, DampWatchError):
+        print(f"dampwatch {command}: {exc}", file=sys.stderr)
+        return 2
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    print(
+        f"dampwatch {command}: unexpected {type(exc).__name__}: {first} "
+        f"(run `dampwatch -v {command} ...` for the traceback)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The MQTT wire contract, version 1 (``shared/contract.md``), in one place.
+"""The MQTT wire contract, version 1, in one place (with its clarifications: 32-bit
+``seq`` and ``boot``, no control characters in strings).
 
 Topic building and parsing, and validation of telemetry, status and config payloads.
 Every service (gateway, backend, simulators) and every test uses this module; the
@@ -23,8 +24,10 @@ from dampwatch_core.errors import ContractError
 __all__ = [
     "CONFIG_RANGES",
     "CONTRACT_VERSION",
+    "CONTROL_CHARS_RE",
     "DEFAULT_MAX_AGE_S",
     "DEVICE_ID_RE",
+    "MAX_COUNTER",
     "MAX_FUTURE_S",
     "MAX_PAYLOAD_BYTES",
     "MAX_READINGS",
@@ -65,6 +68,11 @@ MAX_FUTURE_S: Final = 10 * 60
 #: Default retention window: readings older than this are stale (quarantined).
 DEFAULT_MAX_AGE_S: Final = 365 * 24 * 3600
 MAX_FW_LEN: Final = 32
+MAX_RESET_LEN: Final = 64
+#: ``seq`` and status ``boot`` are 32-bit counters on the device (clarification of v1).
+MAX_COUNTER: Final = 2**32 - 1
+#: Control characters (C0 and DEL), which no contract string may contain.
+CONTROL_CHARS_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 TEMP_RANGE: Final = (-40.0, 85.0)
 RH_RANGE: Final = (0.0, 100.0)
@@ -172,13 +180,20 @@ class Telemetry:
 
 @dataclass(frozen=True, slots=True)
 class Status:
-    """A device's retained status (``offline`` is also its last will)."""
+    """A device's retained status (``offline`` is also its last will).
+
+    ``drops``, ``buffered`` and ``sensor_failures`` are the firmware's own counters
+    (readings its buffer shed, readings waiting to be sent, failed sensor reads); they
+    are outside v1, so a device that sends none, or odd ones, is still valid."""
 
     state: Literal["online", "offline"]
     fw: str | None = None
     batt_mv: int | None = None
     boot: int | None = None
     reset: str | None = None
+    drops: int | None = None
+    buffered: int | None = None
+    sensor_failures: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +278,27 @@ def _optional_str(obj: dict[str, Any], key: str, max_len: int) -> str | None:
         raise ContractError("wrong_type", f"'{key}' must be a string, got {type(value).__name__}")
     if len(value) > max_len:
         raise ContractError("out_of_range", f"'{key}' is {len(value)} characters; max {max_len}")
+    _check_string(key, value)
     return value
+
+
+def _check_string(key: str, value: str) -> None:
+    bad = CONTROL_CHARS_RE.search(value)
+    if bad is not None:
+        raise ContractError(
+            "bad_string",
+            f"'{key}' contains the control character U+{ord(bad.group()):04X} "
+            f"at position {bad.start()}",
+        )
+
+
+def _optional_counter(obj: dict[str, Any], key: str) -> int | None:
+    """A firmware counter outside v1 (``drops`` ...): kept when it is an integer in
+    0–``MAX_COUNTER``, otherwise ignored as an unknown key would be."""
+    value: Any = obj.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNTER:
+        return value
+    return None
 
 
 def _parse_reading(item: Any, index: int, now: float, max_age_s: float) -> Reading:
@@ -323,8 +358,8 @@ def parse_telemetry(
     seq = obj["seq"]
     if not _is_int(seq):
         raise ContractError("wrong_type", f"'seq' must be an integer, got {type(seq).__name__}")
-    if seq < 0:
-        raise ContractError("out_of_range", f"'seq'={seq} must be ≥ 0")
+    if not 0 <= seq <= MAX_COUNTER:
+        raise ContractError("out_of_range", f"'seq'={seq} is outside 0–{MAX_COUNTER}")
     fw = _optional_str(obj, "fw", MAX_FW_LEN)
     batt_mv = _optional_int(obj, "batt_mv", *BATT_RANGE)
     rssi_dbm = _optional_int(obj, "rssi_dbm", *RSSI_RANGE)
@@ -362,15 +397,19 @@ def parse_status(payload: bytes | str) -> Status:
     state = obj.get("state")
     if state is None:
         raise ContractError("missing_field", "'state' is required")
+    if isinstance(state, str):
+        _check_string("state", state)
     if state not in ("online", "offline"):
         raise ContractError("out_of_range", f"'state' must be 'online' or 'offline', not {state!r}")
-    boot = _optional_int(obj, "boot", 0, 2**63 - 1)
     return Status(
         state=state,
         fw=_optional_str(obj, "fw", MAX_FW_LEN),
         batt_mv=_optional_int(obj, "batt_mv", *BATT_RANGE),
-        boot=boot,
-        reset=_optional_str(obj, "reset", 64),
+        boot=_optional_int(obj, "boot", 0, MAX_COUNTER),
+        reset=_optional_str(obj, "reset", MAX_RESET_LEN),
+        drops=_optional_counter(obj, "drops"),
+        buffered=_optional_counter(obj, "buffered"),
+        sensor_failures=_optional_counter(obj, "sensor_failures"),
     )
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import httpx
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from dampwatch_core.settings import Settings
 
 __all__ = [
+    "BACKSLASH_STAND_IN",
     "InfluxClient",
     "InfluxError",
     "InfluxWriteRejected",
@@ -38,7 +40,9 @@ class InfluxError(ServiceUnavailable):
 
 
 class InfluxWriteRejected(DampWatchError):
-    """InfluxDB refused the points (4xx): retrying the same points cannot help."""
+    """InfluxDB refused the points themselves (400, 413, 422): retrying the same points
+    cannot help. Other refusals (401/403 credentials, 404 no database, 408/429 busy)
+    are about the server, not the points, and raise :class:`InfluxError`."""
 
     retryable = False
 
@@ -56,17 +60,38 @@ class Series:
         return [dict(zip(self.columns, row, strict=True)) for row in self.values]
 
 
+#: Stands in for a backslash that line protocol cannot carry portably (see escape_tag).
+BACKSLASH_STAND_IN: Final = "\u29f5"  # ⧵ REVERSE SOLIDUS OPERATOR
+_UNCARRIED_BACKSLASH = re.compile(r"\\(?=[\\,= ]|$)")
 _TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
 _MEAS_ESCAPES = str.maketrans({",": r"\,", " ": r"\ "})
 
 
+def _portable_backslashes(value: str) -> str:
+    return _UNCARRIED_BACKSLASH.sub(BACKSLASH_STAND_IN, value)
+
+
 def escape_tag(value: str) -> str:
-    """Escape a tag key or value for line protocol."""
-    return value.translate(_TAG_ESCAPES)
+    """Escape a tag key, tag value or field key for line protocol.
+
+    Commas, equals signs and spaces are escaped with a backslash. A backslash followed
+    by an ordinary character is written as it is: every InfluxDB reads it literally. A
+    backslash at the end or before a backslash, comma, equals sign or space has no
+    portable spelling: 2.x and 3.x read ``\\\\`` as one backslash, 1.x keeps both and
+    refuses a value that ends in one. It is written as U+29F5 (⧵), so the point is
+    stored the same on every version and the tag reads back unchanged when rewritten.
+    Line breaks cannot be carried at all: :class:`ValueError`.
+    """
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"line protocol cannot carry a line break in {value!r}")
+    return _portable_backslashes(value).translate(_TAG_ESCAPES)
 
 
 def escape_measurement(value: str) -> str:
-    return value.translate(_MEAS_ESCAPES)
+    """Escape a measurement name (commas and spaces; backslashes as in escape_tag)."""
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"line protocol cannot carry a line break in {value!r}")
+    return _portable_backslashes(value).translate(_MEAS_ESCAPES)
 
 
 def format_line(
@@ -75,7 +100,8 @@ def format_line(
     fields: Mapping[str, float | int | None],
     ts: int,
 ) -> str:
-    """One line of line protocol; ``None`` fields are left out, floats kept as floats."""
+    """One line of line protocol; ``None`` fields and empty tag values (which line
+    protocol cannot carry) are left out, floats kept as floats."""
     tag_part = "".join(
         f",{escape_tag(k)}={escape_tag(v)}" for k, v in sorted(tags.items()) if v != ""
     )
@@ -87,6 +113,10 @@ def format_line(
         if v is not None
     )
     return f"{escape_measurement(measurement)}{tag_part} {field_part} {ts}"
+
+
+#: Statuses of ``/write`` that refuse the points themselves (bad line, too large).
+_POINTS_REFUSED: Final = frozenset({400, 413, 422})
 
 
 class InfluxClient:
@@ -165,11 +195,11 @@ class InfluxClient:
         )
         if response.status_code == 204:
             return len(body_lines)
-        if response.status_code in (408, 429):
-            raise InfluxError(f"InfluxDB busy ({response.status_code}): {response.text}")
-        raise InfluxWriteRejected(
-            f"InfluxDB rejected the write ({response.status_code}): {response.text[:500]}"
-        )
+        if response.status_code in _POINTS_REFUSED:
+            raise InfluxWriteRejected(
+                f"InfluxDB rejected the write ({response.status_code}): {response.text[:500]}"
+            )
+        raise InfluxError(f"InfluxDB /write answered {response.status_code}: {response.text[:200]}")
 
     def query(
         self,

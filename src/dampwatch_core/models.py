@@ -1,5 +1,10 @@
 """Relational schema shared by the services: flats, devices (the registry), device
-health, and quarantined messages. Changes go through an Alembic migration
+health, and quarantined messages (each payload stored once, a count of what the
+per-device cap shed).
+
+Integer columns hold every value the wire contract allows: ``seq`` and ``boot`` are
+32-bit unsigned counters, so they are ``BigInteger`` (PostgreSQL's ``integer`` stops at
+2^31 - 1). Changes go through an Alembic migration
 (``dampwatch_core/migrations``)."""
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -30,7 +36,9 @@ __all__ = [
     "Device",
     "Flat",
     "FlatRisk",
+    "QuarantineShed",
     "QuarantinedMessage",
+    "QuarantinedPayload",
     "RiskAssessment",
     "ScoringState",
     "UTCDateTime",
@@ -110,12 +118,29 @@ class Device(Base):
     fw: Mapped[str | None] = mapped_column(String(32))
     batt_mv: Mapped[int | None] = mapped_column(Integer)
     rssi_dbm: Mapped[int | None] = mapped_column(Integer)
-    boot: Mapped[int | None] = mapped_column(Integer)
+    boot: Mapped[int | None] = mapped_column(BigInteger)
     reset_cause: Mapped[str | None] = mapped_column(String(64))
-    last_seq: Mapped[int | None] = mapped_column(Integer)
+    last_seq: Mapped[int | None] = mapped_column(BigInteger)
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the firmware's own counters, from its status: readings its buffer shed (oldest
+    # first), readings waiting to be sent, sensor reads that failed
+    drops: Mapped[int | None] = mapped_column(BigInteger)
+    buffered: Mapped[int | None] = mapped_column(BigInteger)
+    sensor_failures: Mapped[int | None] = mapped_column(BigInteger)
 
     flat: Mapped[Flat] = relationship(back_populates="devices")
+
+
+class QuarantinedPayload(Base):
+    """The payload of a quarantined message, stored once however many of its readings
+    were rejected. ``size`` is the size as published (``payload`` may be its first
+    bytes only)."""
+
+    __tablename__ = "quarantine_payloads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
 
 
 class QuarantinedMessage(Base):
@@ -131,7 +156,26 @@ class QuarantinedMessage(Base):
     reason: Mapped[str] = mapped_column(String(64), index=True)
     detail: Mapped[str] = mapped_column(Text)
     reading_index: Mapped[int | None] = mapped_column(Integer)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload_id: Mapped[int] = mapped_column(ForeignKey("quarantine_payloads.id"), index=True)
+
+    payload_row: Mapped[QuarantinedPayload] = relationship(lazy="joined")
+    #: the message's payload (shared by the records of its rejected readings); setting it
+    #: on a new record gives that record a payload row of its own
+    payload: AssociationProxy[bytes] = association_proxy(
+        "payload_row", "payload", creator=lambda p: QuarantinedPayload(payload=p, size=len(p))
+    )
+
+
+class QuarantineShed(Base):
+    """Quarantine records not stored because a device reached its cap: how many, and
+    when. ``device_key`` is the device id, or ``""`` for topics that name none."""
+
+    __tablename__ = "quarantine_shed"
+
+    device_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shed: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_shed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_shed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class RiskAssessment(Base):

@@ -1,10 +1,17 @@
 """Broker authentication and authorisation files, in Mosquitto's formats.
 
-The device registry (backend) and the local stack both write them: a password file
-with one PBKDF2-SHA512 hash per account (Mosquitto 2's ``$7$`` format, as
-``mosquitto_passwd`` writes it) and an ACL file in which every device may write only its
-own topics (``pattern write dampwatch/v1/dev/%u/telemetry``). After either file changes
-the broker is sent SIGHUP and rereads both.
+The broker has two listeners, each with its own files (``per_listener_settings``):
+
+- the **device listener**, which devices reach: a password file of device accounts only
+  (the registry writes it) and an ACL in which every device may write only its own
+  topics (``pattern write dampwatch/v1/dev/%u/telemetry``); its client id is forced to
+  its username (``use_username_as_clientid``), so no device can use a service's client
+  id to kick a service off or take over its persistent session;
+- the **service listener**, on localhost only: the service accounts (``dampwatch-*``:
+  gateway, backend) in their own password file, with their own ACL.
+
+Passwords are PBKDF2-SHA512 hashes (Mosquitto 2's ``$7$`` format, as ``mosquitto_passwd``
+writes it). After a file changes the broker is sent SIGHUP and rereads them.
 """
 
 from __future__ import annotations
@@ -23,13 +30,18 @@ from dampwatch_core.contract import TOPIC_ROOT
 __all__ = [
     "BACKEND_USER",
     "GATEWAY_USER",
-    "acl_text",
+    "SERVICE_PREFIX",
+    "device_acl_text",
     "hash_password",
+    "is_service_account",
     "new_password",
+    "service_acl_text",
     "verify_password",
     "write_password_file",
 ]
 
+#: Usernames of service accounts start with this; no device id may (the registry refuses).
+SERVICE_PREFIX: Final = "dampwatch-"
 GATEWAY_USER: Final = "dampwatch-gateway"
 BACKEND_USER: Final = "dampwatch-backend"
 _ITERATIONS: Final = 101  # mosquitto_passwd's default
@@ -74,18 +86,31 @@ def write_password_file(path: Path, hashes: Mapping[str, str]) -> None:
     tmp.replace(path)
 
 
-def acl_text() -> str:
-    """The broker ACL: services read what they consume; a device writes only its own
-    telemetry and status and reads only its own config."""
+def is_service_account(username: str) -> bool:
+    """True for a service's account (gateway, backend), which belongs on the service
+    listener and never on the device listener."""
+    return username.startswith(SERVICE_PREFIX)
+
+
+def service_acl_text() -> str:
+    """The service listener's ACL: each service reads what it consumes."""
     return (
-        "# DampWatch broker ACL (generated; contract v1)\n"
+        "# DampWatch broker ACL, service listener (generated; contract v1)\n"
         f"user {GATEWAY_USER}\n"
         f"topic read {TOPIC_ROOT}/+/telemetry\n"
         f"topic read {TOPIC_ROOT}/+/status\n"
         f"\nuser {BACKEND_USER}\n"
         f"topic read {TOPIC_ROOT}/+/status\n"
         f"topic readwrite {TOPIC_ROOT}/+/config\n"
-        "\n# every device: only its own topics (%u is the MQTT username = device_id)\n"
+    )
+
+
+def device_acl_text() -> str:
+    """The device listener's ACL: a device writes only its own telemetry and status and
+    reads only its own config."""
+    return (
+        "# DampWatch broker ACL, device listener (generated; contract v1)\n"
+        "# every device: only its own topics (%u is the MQTT username = device_id)\n"
         f"pattern write {TOPIC_ROOT}/%u/telemetry\n"
         f"pattern readwrite {TOPIC_ROOT}/%u/status\n"
         f"pattern read {TOPIC_ROOT}/%u/config\n"

@@ -3,20 +3,48 @@ settings file (``KEY=value`` lines) named by ``DAMPWATCH_SETTINGS_FILE``.
 
 Secrets (MQTT passwords) have no default. ``dampwatch up`` writes a settings file for
 the stack it starts, so each service can also be run on its own against it.
+
+A ``DAMPWATCH_`` variable or a settings-file key that names no setting is an error
+naming it (with the nearest real name), never silently ignored: a misspelt
+``DAMPWATCH_DATABSE_URL`` would otherwise run against the default database.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr
+from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dampwatch_core.contract import DEFAULT_MAX_AGE_S
+from dampwatch_core.errors import ConfigError
 
-__all__ = ["Settings", "default_state_dir", "load_settings"]
+__all__ = [
+    "ENV_PREFIX",
+    "OTHER_ENV_NAMES",
+    "Settings",
+    "check_environment",
+    "default_state_dir",
+    "device_broker",
+    "load_settings",
+]
+
+ENV_PREFIX = "DAMPWATCH_"
+
+#: ``DAMPWATCH_`` variables that are read elsewhere than :class:`Settings`.
+OTHER_ENV_NAMES = frozenset(
+    {
+        "DAMPWATCH_SETTINGS_FILE",  # names the settings file (this module)
+        "DAMPWATCH_GATEWAY_SUBSCRIPTION",  # shared or exclusive (gateway.service)
+        "DAMPWATCH_TEST_PG_URL",  # the tests' PostgreSQL (tests/conftest.py)
+    }
+)
 
 
 def default_state_dir() -> Path:
@@ -27,14 +55,19 @@ def default_state_dir() -> Path:
 class Settings(BaseSettings):
     """Validated configuration; construct with :func:`load_settings`."""
 
-    model_config = SettingsConfigDict(env_prefix="DAMPWATCH_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     database_url: str = Field(
         default_factory=lambda: f"sqlite:///{default_state_dir() / 'dampwatch.db'}",
         description="SQLAlchemy URL of the relational store (SQLite file or PostgreSQL)",
     )
+    #: The broker as services (gateway, backend) reach it: its service listener.
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    #: The broker as devices reach it (its device listener), for provisioning and the
+    #: simulators; default: ``mqtt_host`` and ``mqtt_port``.
+    device_mqtt_host: str | None = None
+    device_mqtt_port: int | None = Field(default=None, ge=1, le=65535)
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
     mqtt_tls_ca: Path | None = None
@@ -70,13 +103,88 @@ class Settings(BaseSettings):
     signin_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
 
-def load_settings(settings_file: str | Path | None = None) -> Settings:
+def device_broker(settings: Settings) -> tuple[str, int]:
+    """(host, port) of the broker's device listener."""
+    return (
+        settings.device_mqtt_host or settings.mqtt_host,
+        settings.device_mqtt_port or settings.mqtt_port,
+    )
+
+
+def setting_names() -> frozenset[str]:
+    """Every ``DAMPWATCH_*`` name a setting answers to."""
+    return frozenset(ENV_PREFIX + name.upper() for name in Settings.model_fields)
+
+
+def _unknown(name: str, where: str) -> ConfigError:
+    known = sorted(setting_names() | OTHER_ENV_NAMES)
+    # compared without the prefix every name shares
+    tails = {k.removeprefix(ENV_PREFIX): k for k in known}
+    close = difflib.get_close_matches(name.upper().removeprefix(ENV_PREFIX), tails, 1, 0.7)
+    hint = f" (did you mean {tails[close[0]]}?)" if close else f" (settings: {', '.join(known)})"
+    return ConfigError(f"{where} {name} is not a DampWatch setting{hint}")
+
+
+def _read_settings_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines (``#`` comments, blank lines, optional quotes); every key
+    must name a setting."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"settings file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"settings file {path} cannot be read: {exc.strerror}") from None
+    values: dict[str, str] = {}
+    names = setting_names()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep:
+            raise ConfigError(f"settings file {path}:{number}: expected KEY=value")
+        if key.upper() not in names:
+            raise _unknown(key, f"settings file {path}:{number}:")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.upper()] = value
+    return values
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Raise :class:`ConfigError` for a ``DAMPWATCH_*`` variable that names nothing."""
+    names = setting_names() | OTHER_ENV_NAMES
+    for key in sorted(environ):
+        if key.upper().startswith(ENV_PREFIX) and key.upper() not in names:
+            raise _unknown(key, "environment variable")
+
+
+def load_settings(
+    settings_file: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
     """Read settings from the environment and an optional ``KEY=value`` file.
 
     The file is ``settings_file`` or ``$DAMPWATCH_SETTINGS_FILE``; environment
-    variables win over it.
+    variables win over it. An unknown ``DAMPWATCH_*`` name or file key, or an invalid
+    value, raises :class:`ConfigError` naming it.
     """
-    path = settings_file or os.environ.get("DAMPWATCH_SETTINGS_FILE")
-    if path is not None:
-        return Settings(_env_file=str(path))
-    return Settings()
+    env = os.environ if environ is None else environ
+    check_environment(env)
+    path = settings_file or env.get("DAMPWATCH_SETTINGS_FILE")
+    values = _read_settings_file(Path(path)) if path is not None else {}
+    for key in setting_names():
+        if key in env:
+            values[key] = env[key]
+    fields: dict[str, Any] = {
+        key.removeprefix(ENV_PREFIX).lower(): value for key, value in values.items()
+    }
+    try:
+        # the environment's values are among ``fields`` already; no dotenv file is read
+        return Settings(_env_file=None, **fields)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        name = ENV_PREFIX + ".".join(str(p) for p in first["loc"]).upper()
+        value = values.get(name)
+        shown = "" if value is None or "PASSWORD" in name else f" {value!r}"
+        raise ConfigError(f"setting {name}{shown}: {first['msg']}") from None

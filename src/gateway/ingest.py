@@ -1,10 +1,12 @@
-"""Pure message handling: a received MQTT message becomes lines for InfluxDB,
-quarantine records and device-health updates. No I/O here."""
+"""Message handling: a received MQTT message becomes lines for InfluxDB, quarantine
+records and a device-health update (an :class:`Outcome`). No I/O here but the device
+directory's lookup."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Final
 
 from dampwatch_core.contract import (
     MAX_PAYLOAD_BYTES,
@@ -16,7 +18,15 @@ from dampwatch_core.errors import ContractError
 from gateway.directory import DeviceDirectory
 from gateway.schema import reading_line, series_key
 
-__all__ = ["Batch", "HealthUpdate", "Quarantined", "Received", "handle_message"]
+__all__ = [
+    "HEALTH_FIELDS",
+    "Batch",
+    "HealthUpdate",
+    "Outcome",
+    "Quarantined",
+    "Received",
+    "handle_message",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,22 +41,22 @@ class Received:
     generation: int = 0
     #: Size of the payload as published; ``payload`` may hold only its first bytes.
     size: int = -1
+    #: Delivered with the retain flag: a stored copy replayed on subscribing.
+    retained: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Quarantined:
-    topic: str
-    device_id: str | None
+    """One reason to quarantine a message (or one reading of it)."""
+
     reason: str
     detail: str
-    payload: bytes
-    received_at: float
     reading_index: int | None = None
 
 
 @dataclass(slots=True)
 class HealthUpdate:
-    """What a device's messages in this batch say about its health."""
+    """What a device's messages say about its health."""
 
     last_seen: datetime
     state: str | None = None
@@ -56,119 +66,141 @@ class HealthUpdate:
     boot: int | None = None
     reset: str | None = None
     last_seq: int | None = None
+    drops: int | None = None
+    buffered: int | None = None
+    sensor_failures: int | None = None
+
+    def merge(self, later: HealthUpdate) -> None:
+        """Take what a later message says; keep what it leaves out."""
+        self.last_seen = max(self.last_seen, later.last_seen)
+        for name in HEALTH_FIELDS:
+            value = getattr(later, name)
+            if value is not None:
+                setattr(self, name, value)
+
+
+HEALTH_FIELDS: Final = (
+    "state",
+    "fw",
+    "batt_mv",
+    "rssi_dbm",
+    "boot",
+    "reset",
+    "last_seq",
+    "drops",
+    "buffered",
+    "sensor_failures",
+)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one message yields: readings as lines, quarantine records, health."""
+
+    msg: Received
+    device_id: str | None = None
+    #: metrics label: telemetry, status, config, bad_topic or retained
+    kind: str = "bad_topic"
+    lines: list[str] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    health: HealthUpdate | None = None
+
+    def quarantine(self, reason: str, detail: str, reading_index: int | None = None) -> None:
+        self.quarantined.append(Quarantined(reason, detail, reading_index))
 
 
 @dataclass(slots=True)
 class Batch:
+    """Messages handled since the last commit, in arrival order."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
-    quarantined: list[Quarantined] = field(default_factory=list)
-    health: dict[str, HealthUpdate] = field(default_factory=dict)
-    messages: int = 0
+    #: for each line, the index of its message in ``outcomes``
+    owners: list[int] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        index = len(self.outcomes)
+        self.outcomes.append(outcome)
+        self.lines.extend(outcome.lines)
+        self.owners.extend([index] * len(outcome.lines))
+
+    @property
+    def messages(self) -> int:
+        return len(self.outcomes)
 
     def clear(self) -> None:
+        self.outcomes.clear()
         self.lines.clear()
-        self.quarantined.clear()
-        self.health.clear()
-        self.messages = 0
+        self.owners.clear()
 
 
-def _health(batch: Batch, device_id: str, received_at: float) -> HealthUpdate:
-    seen = datetime.fromtimestamp(received_at, UTC)
-    update = batch.health.get(device_id)
-    if update is None:
-        update = batch.health[device_id] = HealthUpdate(last_seen=seen)
-    elif seen > update.last_seen:
-        update.last_seen = seen
-    return update
+def _health(outcome: Outcome, received_at: float) -> HealthUpdate:
+    outcome.health = HealthUpdate(last_seen=datetime.fromtimestamp(received_at, UTC))
+    return outcome.health
 
 
-def handle_message(
-    msg: Received, directory: DeviceDirectory, batch: Batch, *, max_age_s: float
-) -> str:
-    """Add what ``msg`` yields to ``batch``; returns the message kind for metrics."""
-    batch.messages += 1
+def handle_message(msg: Received, directory: DeviceDirectory, *, max_age_s: float) -> Outcome:
+    """What ``msg`` yields (pure but for the directory lookup, which may raise a
+    database error: the caller retries, it never guesses)."""
+    out = Outcome(msg)
+    if msg.retained:
+        # Retained telemetry or status is a copy of an old message replayed on
+        # subscribing, not new data: acknowledged and ignored.
+        out.kind = "retained"
+        return out
     try:
         device_id, kind = parse_topic(msg.topic)
     except ContractError as exc:
-        batch.quarantined.append(
-            Quarantined(msg.topic, None, exc.reason, str(exc), msg.payload, msg.received_at)
-        )
-        return "bad_topic"
+        out.quarantine(exc.reason, str(exc))
+        return out
+    out.device_id, out.kind = device_id, kind
     info = directory.lookup(device_id, msg.received_at)
     if info is None or not info.active:
         reason = "unknown_device" if info is None else "decommissioned_device"
-        batch.quarantined.append(
-            Quarantined(
-                msg.topic,
-                device_id,
-                reason,
-                f"device {device_id!r} is {'not registered' if info is None else 'decommissioned'}",
-                msg.payload,
-                msg.received_at,
-            )
-        )
-        return kind
+        state = "not registered" if info is None else "decommissioned"
+        out.quarantine(reason, f"device {device_id!r} is {state}")
+        return out
     size = msg.size if msg.size >= 0 else len(msg.payload)
     if size > MAX_PAYLOAD_BYTES:
-        kept = "" if size == len(msg.payload) else f"; the first {len(msg.payload)} are kept"
-        batch.quarantined.append(
-            Quarantined(
-                msg.topic,
-                device_id,
-                "too_large",
-                f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}{kept}",
-                msg.payload,
-                msg.received_at,
-            )
+        out.quarantine(
+            "too_large", f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES} (start kept)"
         )
-        return kind
+        return out
     if kind == "status":
         try:
             status = parse_status(msg.payload)
         except ContractError as exc:
-            batch.quarantined.append(
-                Quarantined(
-                    msg.topic, device_id, exc.reason, str(exc), msg.payload, msg.received_at
-                )
-            )
-            return kind
-        update = _health(batch, device_id, msg.received_at)
+            out.quarantine(exc.reason, str(exc))
+            return out
+        update = _health(out, msg.received_at)
         update.state = status.state
-        update.fw = status.fw or update.fw
-        update.batt_mv = status.batt_mv if status.batt_mv is not None else update.batt_mv
-        update.boot = status.boot if status.boot is not None else update.boot
-        update.reset = status.reset or update.reset
-        return kind
+        update.fw = status.fw
+        update.batt_mv = status.batt_mv
+        update.boot = status.boot
+        update.reset = status.reset
+        update.drops = status.drops
+        update.buffered = status.buffered
+        update.sensor_failures = status.sensor_failures
+        return out
     if kind != "telemetry":
-        return kind
+        return out
     try:
         telemetry = parse_telemetry(msg.payload, now=msg.received_at, max_age_s=max_age_s)
     except ContractError as exc:
-        batch.quarantined.append(
-            Quarantined(msg.topic, device_id, exc.reason, str(exc), msg.payload, msg.received_at)
-        )
-        return kind
-    key = series_key(device_id, info.flat_id, info.room, info.landlord)
-    batch.lines.extend(reading_line(key, r) for r in telemetry.readings)
+        out.quarantine(exc.reason, str(exc))
+        return out
+    try:
+        key = series_key(device_id, info.flat_id, info.room, info.landlord)
+    except ValueError as exc:  # a tag value line protocol cannot carry
+        out.quarantine("unstorable", f"no InfluxDB series for this device: {exc}")
+        return out
+    out.lines = [reading_line(key, r) for r in telemetry.readings]
     for rej in telemetry.rejected:
-        batch.quarantined.append(
-            Quarantined(
-                msg.topic,
-                device_id,
-                rej.reason,
-                rej.message,
-                msg.payload,
-                msg.received_at,
-                reading_index=rej.index,
-            )
-        )
-    update = _health(batch, device_id, msg.received_at)
+        out.quarantine(rej.reason, rej.message, rej.index)
+    update = _health(out, msg.received_at)
     update.state = "online"
     update.last_seq = telemetry.seq
-    if telemetry.fw is not None:
-        update.fw = telemetry.fw
-    if telemetry.batt_mv is not None:
-        update.batt_mv = telemetry.batt_mv
-    if telemetry.rssi_dbm is not None:
-        update.rssi_dbm = telemetry.rssi_dbm
-    return kind
+    update.fw = telemetry.fw
+    update.batt_mv = telemetry.batt_mv
+    update.rssi_dbm = telemetry.rssi_dbm
+    return out

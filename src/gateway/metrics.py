@@ -12,7 +12,10 @@ class GatewayMetrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.messages = Counter(
-            "dampwatch_gateway_messages", "MQTT messages received", ["kind"], registry=r
+            "dampwatch_gateway_messages",
+            "MQTT messages received (kind: telemetry, status, config, bad_topic, retained)",
+            ["kind"],
+            registry=r,
         )
         self.readings = Counter(
             "dampwatch_gateway_readings_written", "readings written to InfluxDB", registry=r
@@ -51,6 +54,16 @@ class GatewayMetrics:
         self.stale_acks = Counter(
             "dampwatch_gateway_stale_acks_skipped",
             "acks not sent because the connection they came on is gone (redelivered)",
+            registry=r,
+        )
+        self.acks = Counter(
+            "dampwatch_gateway_acks",
+            "messages acknowledged to the broker (after their readings were durable)",
+            registry=r,
+        )
+        self.quarantine_shed = Counter(
+            "dampwatch_gateway_quarantine_shed",
+            "quarantine records not stored because their device reached its cap",
             registry=r,
         )
         self.connected = Gauge(

@@ -20,10 +20,12 @@ MEASUREMENT: Final = "climate"
 
 
 def series_key(device_id: str, flat_id: str, room: str, landlord: str) -> str:
-    """Measurement and tags, tags sorted by key as InfluxDB prefers."""
-    return (
-        f"{escape_measurement(MEASUREMENT)},device={escape_tag(device_id)},"
-        f"flat={escape_tag(flat_id)},landlord={escape_tag(landlord)},room={escape_tag(room)}"
+    """Measurement and tags, tags sorted by key as InfluxDB prefers; an empty tag
+    value is left out (line protocol has no empty tag). Raises :class:`ValueError` for
+    a value line protocol cannot carry (a line break)."""
+    tags = (("device", device_id), ("flat", flat_id), ("landlord", landlord), ("room", room))
+    return escape_measurement(MEASUREMENT) + "".join(
+        f",{key}={escape_tag(value)}" for key, value in tags if value
     )
 
 

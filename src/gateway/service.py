@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import random
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from prometheus_client import start_http_server
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,8 +24,9 @@ from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.errors import ConfigError
 from dampwatch_core.influx import InfluxClient
 from dampwatch_core.settings import Settings
+from gateway.backoff import Backoff
 from gateway.directory import DeviceDirectory
-from gateway.ingest import Batch, Received, handle_message
+from gateway.ingest import Batch, handle_message
 from gateway.metrics import GatewayMetrics
 from gateway.sink import InfluxSink
 from gateway.source import MqttSource
@@ -33,6 +35,8 @@ from gateway.store import RegistryStore
 __all__ = ["SUBSCRIPTION_ENV", "Gateway", "subscription_is_shared"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 #: ``shared`` (default): ``$share/dampwatch-gateway/...``, N gateways split the load.
@@ -58,18 +62,25 @@ class Gateway:
         flush_s: float = 1.0,
         metrics: GatewayMetrics | None = None,
         shared: bool | None = None,
+        stop_grace_s: float = 8.0,
     ) -> None:
         self.settings = settings
         self.max_lines = max_lines
         self.flush_s = flush_s
+        self.stop_grace_s = stop_grace_s
         self.metrics = metrics or GatewayMetrics()
+        #: set by stop(): take no more messages, finish what is held
         self.stop_event = threading.Event()
+        #: set stop_grace_s later: give up on what is held (it is redelivered)
+        self.abandon = threading.Event()
         engine = make_engine(settings.database_url)
         sessions = make_sessionmaker(engine)
         self.directory = DeviceDirectory(sessions)
         self.store = RegistryStore(sessions)
         self.influx = InfluxClient.from_settings(settings)
-        self.sink = InfluxSink(self.influx, self.metrics, max_lines=max_lines, stop=self.stop_event)
+        self.sink = InfluxSink(
+            self.influx, self.metrics, max_lines=max_lines, stop=self.abandon, hurry=self.stop_event
+        )
         self.source = MqttSource(
             host=settings.mqtt_host,
             port=settings.mqtt_port,
@@ -83,77 +94,130 @@ class Gateway:
         self.metrics.backlog.set_function(self.source.inbox.qsize)
 
     def run(self) -> None:
-        """Run until :meth:`stop`; flushes and acknowledges what it holds on the way out."""
+        """Run until :meth:`stop`; on the way out it writes and acknowledges what it
+        holds, for up to ``stop_grace_s`` (messages not yet taken from the inbox are
+        left unacknowledged: the broker redelivers them)."""
         if self.settings.gateway_metrics_port:
             start_http_server(
                 self.settings.gateway_metrics_port, addr="127.0.0.1", registry=self.metrics.registry
             )
         self._retry("load the device directory", self.directory.refresh)
         self.source.start()
-        pending: list[Received] = []
         batch = Batch()
         try:
             while not self.stop_event.is_set():
-                self._fill(batch, pending)
-                if pending:
-                    self._commit(batch, pending)
+                self._fill(batch)
+                if batch.messages:
+                    self._commit(batch)
+            # stopping: what had arrived by then is written and acknowledged too
+            left = self.source.inbox.qsize()
+            while not self.abandon.is_set() and (batch.messages or left > 0):
+                left -= self._fill(batch, limit=left)
+                if batch.messages:
+                    self._commit(batch)
         finally:
             self.source.stop()
             self.influx.close()
 
     def stop(self) -> None:
+        """Stop taking messages; give up on what is held after ``stop_grace_s``."""
+        if self.stop_event.is_set():
+            return
         self.stop_event.set()
+        timer = threading.Timer(self.stop_grace_s, self.abandon.set)
+        timer.daemon = True
+        timer.start()
 
     # ------------------------------------------------------------------ internals
-    def _fill(self, batch: Batch, pending: list[Received]) -> None:
+    def _fill(self, batch: Batch, *, limit: int | None = None) -> int:
+        """Add messages from the inbox to ``batch``: until it is full, the inbox is
+        empty and the batch is not, or ``flush_s``; with ``limit`` (stopping), at most
+        that many without waiting. Returns how many it took."""
         inbox = self.source.inbox
         deadline = time.monotonic() + self.flush_s
         max_age = self.settings.max_reading_age_s
+        taken = 0
         while len(batch.lines) < self.max_lines:
+            if limit is None and self.stop_event.is_set():
+                return taken
+            if limit is not None and taken >= limit:
+                return taken
             timeout = deadline - time.monotonic()
             try:
-                item = inbox.get(timeout=max(timeout, 0) if not pending else 0.0)
+                wait = 0.0 if batch.messages or limit is not None else max(timeout, 0)
+                item = inbox.get(timeout=wait) if wait > 0 else inbox.get_nowait()
             except queue.Empty:
-                if pending or timeout <= 0 or self.stop_event.is_set():
-                    return
+                if batch.messages or timeout <= 0 or limit is not None:
+                    return taken
                 continue
+            taken += 1
+            backoff = Backoff(self.abandon, self.stop_event)
             while True:
                 try:
-                    kind = handle_message(item, self.directory, batch, max_age_s=max_age)
+                    outcome = handle_message(item, self.directory, max_age_s=max_age)
                     break
                 except SQLAlchemyError as exc:  # registry unreachable: wait, never guess
                     log.warning("device lookup failed (%s); retrying", exc)
-                    if self.stop_event.wait(1.0):
-                        return  # not pending, so not acknowledged: the broker redelivers
-            self.metrics.messages.labels(kind).inc()
-            pending.append(item)
+                    if backoff.wait():
+                        return taken  # not in the batch, so not acknowledged: redelivered
+            self.metrics.messages.labels(outcome.kind).inc()
+            batch.add(outcome)
+        return taken
 
-    def _commit(self, batch: Batch, pending: list[Received]) -> None:
-        self.metrics.acks_pending.set(len(pending))
-        if not self.sink.write(batch.lines):
-            return  # stopping: leave unacknowledged, the broker redelivers
-        if not self._retry(
-            "save quarantine and device health",
-            lambda: self.store.save(batch.quarantined, batch.health),
-        ):
+    def _commit(self, batch: Batch) -> None:
+        self.metrics.acks_pending.set(batch.messages)
+        rejected = self.sink.write(batch.lines)
+        if rejected is None:
+            return  # abandoned: left unacknowledged, the broker redelivers
+        self._quarantine_rejected(batch, rejected)
+        saved = self._retry(
+            "save quarantine and device health", lambda: self.store.save(batch.outcomes)
+        )
+        if saved is None:
             return
-        for q in batch.quarantined:
-            self.metrics.quarantined.labels(q.reason).inc()
-            log.info("quarantined %s from %s: %s", q.reason, q.device_id or q.topic, q.detail)
-        self.source.ack_all(pending)
-        pending.clear()
+        if saved.shed:
+            self.metrics.quarantine_shed.inc(saved.shed)
+        unstorable = {id(o) for o in saved.unstorable}
+        for o in batch.outcomes:
+            reasons = ["unstorable"] if id(o) in unstorable else [q.reason for q in o.quarantined]
+            for reason in reasons:
+                self.metrics.quarantined.labels(reason).inc()
+            if o.quarantined and id(o) not in unstorable:
+                q = o.quarantined[0]
+                log.info(
+                    "quarantined %s from %s: %s%s",
+                    q.reason,
+                    o.device_id or o.msg.topic,
+                    q.detail,
+                    f" (+{len(o.quarantined) - 1} more)" if len(o.quarantined) > 1 else "",
+                )
+        self.metrics.acks.inc(self.source.ack_all([o.msg for o in batch.outcomes]))
         batch.clear()
         self.metrics.acks_pending.set(0)
 
-    def _retry(self, what: str, action: object) -> bool:
-        delay = 0.2
+    def _quarantine_rejected(self, batch: Batch, rejected: list[tuple[int, str]]) -> None:
+        """A message with a reading InfluxDB refused is quarantined ``unstorable``
+        (once, with InfluxDB's error); its other readings are stored."""
+        by_message: dict[int, list[str]] = {}
+        for line_index, error in rejected:
+            by_message.setdefault(batch.owners[line_index], []).append(error)
+        for index, errors in by_message.items():
+            outcome = batch.outcomes[index]
+            outcome.quarantine(
+                "unstorable",
+                f"InfluxDB refused {len(errors)} of this message's {len(outcome.lines)} "
+                f"valid readings: {errors[0]}",
+            )
+
+    def _retry(self, what: str, action: Callable[[], T]) -> T | None:
+        """``action()``, retried with backoff and full jitter while it raises; None when
+        abandoned first. Only what can heal reaches here: the store turns a message it
+        cannot hold into an ``unstorable`` record itself."""
+        backoff = Backoff(self.abandon, self.stop_event)
         while True:
             try:
-                action()  # type: ignore[operator]
-            except SQLAlchemyError as exc:
+                return action()
+            except Exception as exc:
                 log.warning("could not %s (%s); retrying", what, exc)
-            else:
-                return True
-            if self.stop_event.wait(random.uniform(0, delay)):
-                return False
-            delay = min(delay * 2, 10.0)
+            if backoff.wait():
+                return None

@@ -1,16 +1,18 @@
 """InfluxDB sink: writes line-protocol batches, retrying with exponential backoff and
-jitter while InfluxDB is slow or down. It never drops a batch: while it retries, the
-gateway acknowledges nothing and the broker holds the backlog."""
+jitter while InfluxDB is slow, down or answering 5xx. While it retries, the gateway
+acknowledges nothing and the broker holds the backlog. Lines InfluxDB refuses (4xx) are
+isolated by splitting the batch and handed back, so their messages can be quarantined
+as ``unstorable`` and the rest stored."""
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Sequence
 
 from dampwatch_core.influx import InfluxClient, InfluxError, InfluxWriteRejected
+from gateway.backoff import Backoff
 from gateway.metrics import GatewayMetrics
 
 __all__ = ["InfluxSink"]
@@ -28,6 +30,7 @@ class InfluxSink:
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 10.0,
         stop: threading.Event | None = None,
+        hurry: threading.Event | None = None,
     ) -> None:
         self.client = client
         self.metrics = metrics
@@ -35,17 +38,31 @@ class InfluxSink:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.stop = stop or threading.Event()
+        #: set on a stop request: retry briskly until ``stop`` (the grace period is over)
+        self.hurry = hurry or threading.Event()
 
-    def write(self, lines: Sequence[str]) -> bool:
-        """Write all ``lines`` (in chunks of ``max_lines``). Returns False only when
-        stopped before they were durable."""
+    def write(self, lines: Sequence[str]) -> list[tuple[int, str]] | None:
+        """Write all ``lines`` (in chunks of ``max_lines``), retrying what can heal.
+
+        Returns the lines InfluxDB refused, as (index in ``lines``, its error): a batch
+        it rejects (4xx) is split in halves until each refused line stands alone, so the
+        rest is stored. Returns None only when stopped before the lines were durable.
+        """
+        rejected: list[tuple[int, str]] = []
         for start in range(0, len(lines), self.max_lines):
-            if not self._write_chunk(lines[start : start + self.max_lines]):
-                return False
-        return True
+            if not self._write_chunk(
+                lines, start, min(start + self.max_lines, len(lines)), rejected
+            ):
+                return None
+        return rejected
 
-    def _write_chunk(self, chunk: Sequence[str]) -> bool:
-        delay = self.backoff_initial_s
+    def _write_chunk(
+        self, lines: Sequence[str], lo: int, hi: int, rejected: list[tuple[int, str]]
+    ) -> bool:
+        backoff = Backoff(
+            self.stop, self.hurry, initial_s=self.backoff_initial_s, max_s=self.backoff_max_s
+        )
+        chunk = lines[lo:hi]
         while True:
             started = time.perf_counter()
             try:
@@ -54,19 +71,18 @@ class InfluxSink:
                 self.metrics.write_retries.inc()
                 log.warning("InfluxDB write of %d lines failed (%s); retrying", len(chunk), exc)
             except InfluxWriteRejected as exc:
-                # A 4xx for a whole batch: split it to isolate the bad line(s) rather than
-                # lose the good ones. Lines come from validated readings, so this should
-                # not happen; a single rejected line is logged and skipped.
                 if len(chunk) == 1:
-                    log.error("InfluxDB rejected a line permanently: %s (%s)", chunk[0], exc)
+                    log.error("InfluxDB refused a line: %s (%s)", chunk[0][:300], exc)
+                    rejected.append((lo, str(exc)))
                     return True
-                half = len(chunk) // 2
-                return self._write_chunk(chunk[:half]) and self._write_chunk(chunk[half:])
+                mid = (lo + hi) // 2
+                return self._write_chunk(lines, lo, mid, rejected) and self._write_chunk(
+                    lines, mid, hi, rejected
+                )
             else:
                 self.metrics.write_seconds.observe(time.perf_counter() - started)
                 self.metrics.batch_lines.observe(len(chunk))
                 self.metrics.readings.inc(len(chunk))
                 return True
-            if self.stop.wait(random.uniform(0, delay)):  # full jitter
+            if backoff.wait():
                 return False
-            delay = min(delay * 2, self.backoff_max_s)

@@ -27,6 +27,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from dampwatch_core.contract import SHARED_GROUP, STATUS_FILTER, TELEMETRY_FILTER
 from gateway.errors import GatewayError
@@ -81,7 +82,14 @@ class MqttSource:
         # after, when its generation no longer matches.
         self._lock = threading.Lock()
         prefix = f"$share/{SHARED_GROUP}/" if shared else ""
-        self._topics = [(f"{prefix}{TELEMETRY_FILTER}", 1), (f"{prefix}{STATUS_FILTER}", 1)]
+        # Retain Handling 2: the broker sends no retained message on subscribing (a
+        # retained status or telemetry is an old copy, not new data; the worker also
+        # ignores anything that still comes with the retain flag).
+        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+        self._topics = [
+            (f"{prefix}{TELEMETRY_FILTER}", options),
+            (f"{prefix}{STATUS_FILTER}", options),
+        ]
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -129,7 +137,16 @@ class MqttSource:
         size = len(payload)
         if size > self.keep_bytes:
             payload = payload[: self.keep_bytes]
-        item = Received(msg.topic, payload, time.time(), msg.mid, msg.qos, self.generation, size)
+        item = Received(
+            msg.topic,
+            payload,
+            time.time(),
+            msg.mid,
+            msg.qos,
+            self.generation,
+            size,
+            retained=bool(msg.retain),
+        )
         # Never blocks with a broker that honours Receive Maximum (inbox > inflight); with
         # one that does not, blocking here is the back-pressure of last resort.
         self.inbox.put(item)

@@ -1,4 +1,5 @@
-"""Every rule of shared/contract.md, against golden payloads in tests/data/contract."""
+"""Every rule of the wire contract v1 and its clarifications, against golden payloads in
+tests/data/contract."""
 
 from __future__ import annotations
 
@@ -39,6 +40,58 @@ def test_golden_telemetry(case: dict) -> None:
     telemetry = parse_telemetry(payload, now=now)
     assert len(telemetry.readings) == case["readings"]
     assert [r.reason for r in telemetry.rejected] == case.get("rejected", [])
+
+
+@pytest.mark.parametrize("case", CASES["status"], ids=lambda c: c["file"])
+def test_golden_status(case: dict) -> None:
+    payload = (DATA / case["file"]).read_bytes()
+    if "error" in case:
+        with pytest.raises(ContractError) as info:
+            parse_status(payload)
+        assert info.value.reason == case["error"], str(info.value)
+        return
+    status = parse_status(payload)
+    for key in ("boot", "drops", "buffered", "sensor_failures"):
+        if key in case:
+            assert getattr(status, key) == case[key], key
+
+
+@pytest.mark.parametrize(
+    ("seq", "reason"),
+    [(0, None), (2**32 - 1, None), (2**32, "out_of_range"), (2**63, "out_of_range")],
+)
+def test_seq_is_a_32_bit_counter(seq: int, reason: str | None) -> None:
+    payload = encode_telemetry(seq, [Reading(CASES["now"], 20.0, 50.0)])
+    if reason is None:
+        assert parse_telemetry(payload, now=CASES["now"]).seq == seq
+        return
+    with pytest.raises(ContractError) as info:
+        parse_telemetry(payload, now=CASES["now"])
+    assert info.value.reason == reason
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in (*range(0x20), 0x7F)])
+def test_no_control_character_in_any_string(char: str) -> None:
+    fw = f"1.{char}0"
+    with pytest.raises(ContractError) as info:
+        parse_telemetry(
+            encode_telemetry(1, [Reading(CASES["now"], 20.0, 50.0)], fw=fw), now=CASES["now"]
+        )
+    assert info.value.reason == "bad_string"
+    for key in ("fw", "reset"):
+        with pytest.raises(ContractError) as info:
+            parse_status(json.dumps({"v": 1, "state": "online", key: fw}))
+        assert info.value.reason == "bad_string", key
+
+
+def test_firmware_counters_in_status_are_kept_when_sound_and_ignored_otherwise() -> None:
+    """``drops``, ``buffered`` and ``sensor_failures`` are not v1 fields: a device may
+    send anything there (unknown keys are ignored), so an odd value is dropped, never a
+    reason to quarantine the status."""
+    s = parse_status(b'{"v":1,"state":"online","drops":-1,"buffered":"x","sensor_failures":2}')
+    assert (s.drops, s.buffered, s.sensor_failures) == (None, None, 2)
+    s = parse_status(b'{"v":1,"state":"online","drops":4294967296,"buffered":true}')
+    assert (s.drops, s.buffered, s.sensor_failures) == (None, None, None)
 
 
 def test_full_example_values() -> None:

@@ -13,7 +13,6 @@ import httpx
 from backend.scheduler import score_risk
 from dampwatch.stack.local import LocalStack
 from dampwatch_core.db import make_engine, make_sessionmaker
-from dampwatch_core.influx import InfluxClient
 from dampwatch_core.settings import load_settings
 from simulators.model.estate import generate, load_estate
 
@@ -46,7 +45,7 @@ def test_estate_through_the_stack_ranks_damp_and_cold_first(stack: LocalStack) -
     spec = load_estate(ESTATE)
     estate = generate(spec, end=end)
     expected = estate.readings_count() + len(spec.blocks) * estate.outdoor_ts.size
-    with InfluxClient(stack.influx.url, stack.influx.database) as influx:
+    with stack.influx.client() as influx:
         deadline = time.monotonic() + 60
         count = 0
         while count < expected and time.monotonic() < deadline:

@@ -53,7 +53,8 @@ def provision(
         out = json.loads(capsys.readouterr().out)
         assert out["mqtt_username"] == device_id
         passwords[device_id] = out["mqtt_password"]
-    time.sleep(0.3)  # the broker rereads its password file on SIGHUP
+    for device_id, password in passwords.items():  # the broker rereads its files on SIGHUP
+        stack.mosquitto.wait_accepts(device_id, password)
     return passwords
 
 

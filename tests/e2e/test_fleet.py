@@ -31,7 +31,8 @@ def test_fleet_replays_history_in_order_and_loses_nothing(stack: LocalStack) -> 
             creds.append(DeviceCredential(device.id, pw))
         session.flush()
         sync_broker_credentials(session, stack.mosquitto.password_file, stack.mosquitto.pid_file)
-    time.sleep(0.3)
+    for c in creds:  # the broker rereads its password file on SIGHUP
+        stack.mosquitto.wait_accepts(c.device_id, c.password)
     now = int(time.time()) // 300 * 300
     ts = [now - 300 * k for k in range(24, 0, -1)]  # 2 hours, 5-minute samples
     series = []

@@ -44,7 +44,7 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
 
 @pytest.fixture
 def collector(broker: Mosquitto) -> Iterator[Collector]:
-    c = Collector(broker.host, broker.port, "dampwatch-gateway", GATEWAY_PW,
+    c = Collector(broker.service_host, broker.service_port, "dampwatch-gateway", GATEWAY_PW,
                   ["dampwatch/v1/dev/+/telemetry", "dampwatch/v1/dev/+/status"])
     yield c
     c.close()

@@ -83,7 +83,7 @@ def test_an_oversized_retained_config_costs_no_readings(
     body = {"v": 1, "sample_s": 600, "upload_every": 3, "urgent_rh_pct": 80.0,
             "note": "x" * 5000}
     publish.single(config_topic(DEVICE_ID), json.dumps(body), qos=1, retain=True,
-                   hostname=broker.host, port=broker.port,
+                   hostname=broker.service_host, port=broker.service_port,
                    auth={"username": "dampwatch-backend", "password": BACKEND_PW})
     dev = make_device(broker.host, broker.port, UPLOAD_EVERY=1)
     for _ in range(2):

@@ -57,7 +57,7 @@ def test_retained_config_applied_only_when_in_range(
 
     def set_config(body: dict) -> None:
         publish.single(config_topic(DEVICE_ID), json.dumps(body), qos=1, retain=True,
-                       hostname=broker.host, port=broker.port, auth=auth)
+                       hostname=broker.service_host, port=broker.service_port, auth=auth)
 
     set_config({"v": 1, "sample_s": 600, "upload_every": 3, "urgent_rh_pct": 80.0})
     dev.wake()  # power-on upload reads the config

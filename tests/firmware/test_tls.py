@@ -49,6 +49,7 @@ class TLSMosquitto(Mosquitto):
     def config_text(self) -> str:
         return super().config_text() + "\n".join([
             f"listener {self.tls_port} {self.host}",
+            *self.device_listener_settings(),
             f"cafile {self.certs / 'ca.pem'}",
             f"certfile {self.certs / 'server.pem'}",
             f"keyfile {self.certs / 'server.key'}",
@@ -75,7 +76,8 @@ def tls_broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TLSMo
 def test_tls_with_a_pinned_ca(
     tls_broker: TLSMosquitto, make_device: Callable[..., SimDevice]
 ) -> None:
-    collector = Collector(tls_broker.host, tls_broker.port, "dampwatch-gateway", GATEWAY_PW,
+    collector = Collector(tls_broker.service_host, tls_broker.service_port,
+                          "dampwatch-gateway", GATEWAY_PW,
                           ["dampwatch/v1/dev/+/telemetry"])
     try:
         host = "localhost" if tls_broker.san.startswith("DNS") else "127.0.0.1"  # type: ignore[attr-defined]

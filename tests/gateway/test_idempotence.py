@@ -18,11 +18,12 @@ def test_the_same_reading_written_twice_is_stored_once(influxdb: InfluxDB) -> No
     reading = Reading(TS, 19.52, 64.8, 14.2)
     with InfluxClient(influxdb.url, influxdb.database) as influx:
         sink = InfluxSink(influx, GatewayMetrics())
-        assert sink.write([reading_line(key, reading)])
-        assert sink.write([reading_line(key, reading)])  # QoS 1 redelivery
+        assert sink.write([reading_line(key, reading)]) == []
+        assert sink.write([reading_line(key, reading)]) == []  # QoS 1 redelivery
         # a device re-sending its buffer in a later message: same (device, ts)
-        assert sink.write(
-            [reading_line(key, reading), reading_line(key, Reading(TS + 300, 19.5, 65))]
+        assert (
+            sink.write([reading_line(key, reading), reading_line(key, Reading(TS + 300, 19.5, 65))])
+            == []
         )
         rows = influx.query("SELECT count(temp_c) FROM climate")
         assert rows[0].values[0][1] == 2

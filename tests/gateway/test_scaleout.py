@@ -8,6 +8,7 @@ for it: those readings wait at the broker until that member (same client id) ret
 from __future__ import annotations
 
 import collections
+import threading
 import time
 
 import paho.mqtt.client as mqtt
@@ -20,7 +21,8 @@ from gwharness import (
     start_gateway,
     stored_count,
     stored_points,
-    wait_for_count,
+    wait_settled,
+    wait_stored,
 )
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -43,7 +45,9 @@ def test_two_gateways_split_the_load_and_store_everything_once(stack: LocalStack
     pub = Publishing(publisher)
     pub.start()
     assert pub.done.wait(120)
-    assert wait_for_count(stack, len(expected), 60) == len(expected)
+    wait_stored(stack, len(expected), 60)
+    wait_settled(stack)
+    wait_settled(stack, second_url)
     points = stored_points(stack)
     assert len(points) == len(set(points)) and set(points) == expected
     first_written = metric(stack.metrics_url, WRITTEN)
@@ -61,27 +65,25 @@ def test_two_gateways_split_the_load_and_store_everything_once(stack: LocalStack
     pub2.start()
     assert pub2.done.wait(120)
     total = len(expected) + len(expected2)
-    count, stable_since = stored_count(stack), time.monotonic()
-    while time.monotonic() - stable_since < 3:
-        time.sleep(0.5)
-        now = stored_count(stack)
-        if now != count:
-            count, stable_since = now, time.monotonic()
+    # the running gateway has stored its share when it holds nothing more
+    wait_settled(stack)
+    count = stored_count(stack)
     assert len(expected) < count < total  # the other half is queued for gateway-2
     start_gateway(stack, "gateway-2b", "dampwatch-gateway-2")  # same id: same session
-    assert wait_for_count(stack, total, 60) == total
+    wait_stored(stack, total, 60)
     points = stored_points(stack)
     assert not [k for k, n in collections.Counter(points).items() if n > 1]
     assert set(points) == expected | expected2
 
 
-def _session(broker: Mosquitto, got: list[bytes]) -> mqtt.Client:
+def _session(broker: Mosquitto, got: list[bytes], subscribed: threading.Event) -> mqtt.Client:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, "probe-gw", protocol=mqtt.MQTTv5)
     client.username_pw_set(GATEWAY_USER, "pw")
     client.on_message = lambda _c, _u, msg: got.append(msg.payload)
+    client.on_subscribe = lambda *_args: subscribed.set()
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = 0xFFFFFFFF
-    client.connect(broker.host, broker.port, clean_start=False, properties=props)
+    client.connect(broker.service_host, broker.service_port, clean_start=False, properties=props)
     client.loop_start()
     return client
 
@@ -107,16 +109,24 @@ def test_mosquitto_restart_forgets_shared_subscriptions_but_not_queued_messages(
     mosquitto.add_user(GATEWAY_USER, "pw")
     mosquitto.add_user("esp32-aaaaaaaaaaaa", "pw")
     got: list[bytes] = []
-    client = _session(mosquitto, got)
+    subscribed = threading.Event()
+    client = _session(mosquitto, got, subscribed)
     client.subscribe(SHARED_TELEMETRY_FILTER, qos=1)
-    time.sleep(0.3)
+    assert subscribed.wait(10)
     client.disconnect()
     client.loop_stop()
     _publish(mosquitto, b"queued before the restart")
     mosquitto.restart()
     _publish(mosquitto, b"published after the restart")
-    client = _session(mosquitto, got)
-    time.sleep(1.0)
+    subscribed.clear()
+    client = _session(mosquitto, got, subscribed)
+    client.subscribe(SHARED_TELEMETRY_FILTER, qos=1)  # as a gateway does on connect
+    assert subscribed.wait(10)
+    _publish(mosquitto, b"a marker after subscribing again")
+    deadline = time.monotonic() + 10
+    while b"a marker after subscribing again" not in got:
+        assert time.monotonic() < deadline, got
+        time.sleep(0.05)
     client.disconnect()
     client.loop_stop()
-    assert got == [b"queued before the restart"]
+    assert got == [b"queued before the restart", b"a marker after subscribing again"]

@@ -1,13 +1,37 @@
-"""The Alembic migrations build exactly the schema the models declare."""
+"""The Alembic migrations: they build exactly the schema the models declare, keep the
+data of a database that has some when upgrading and downgrading step by step, and
+several services starting at once on a fresh database do not race."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import inspect as sa_inspect
 
 from dampwatch_core import models_auth  # noqa: F401  (its tables join Base.metadata)
-from dampwatch_core.db import make_engine, migrate
-from dampwatch_core.models import Base
+from dampwatch_core.db import make_engine, make_sessionmaker, migrate
+from dampwatch_core.models import (
+    Base,
+    Device,
+    Flat,
+    FlatRisk,
+    QuarantinedMessage,
+    RiskAssessment,
+    ScoringState,
+)
+
+Snapshot = dict[str, dict[str, list[Any]]]
 
 
 def test_migrations_match_models(database_url: str) -> None:
@@ -17,3 +41,221 @@ def test_migrations_match_models(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def revisions() -> list[str]:
+    """Every revision, oldest first."""
+    from importlib.resources import files
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("dampwatch_core") / "migrations"))
+    script = ScriptDirectory.from_config(cfg)
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+def current(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def snapshot(engine: Engine) -> Snapshot:
+    """Every table's rows, column by column (sorted), except Alembic's own."""
+    meta = MetaData()
+    meta.reflect(engine)
+    out: Snapshot = {}
+    with engine.connect() as conn:
+        for name, table in meta.tables.items():
+            if name == "alembic_version":
+                continue
+            rows = [tuple(r) for r in conn.execute(select(table))]
+            out[name] = {
+                col.name: sorted((r[i] for r in rows), key=repr)
+                for i, col in enumerate(table.columns)
+            }
+            out[name]["__count__"] = [len(rows)]
+    return out
+
+
+def assert_kept(before: Snapshot, after: Snapshot, step: str) -> None:
+    """Every table in both has the same rows in every column in both."""
+    for table in before.keys() & after.keys():
+        for column in before[table].keys() & after[table].keys():
+            assert after[table][column] == before[table][column], (
+                f"{step}: {table}.{column} changed"
+            )
+
+
+def plant_auth_data(engine: Engine) -> None:
+    """A user, a token, a session, a throttled address, an audit event; a shed count."""
+    from dampwatch_core.models import QuarantineShed
+    from dampwatch_core.models_auth import ApiToken, AuditEvent, SigninThrottle, User, WebSession
+
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    with make_sessionmaker(engine).begin() as s:
+        user = User(email="a@b.example", role="officer", landlord="north", password_hash="x")
+        s.add(user)
+        s.flush()
+        s.add_all(
+            [
+                ApiToken(user_id=user.id, public_id="0123456789ab", token_hash="0" * 64),
+                WebSession(id_hash="1" * 64, user_id=user.id, csrf_token="c", expires_at=now),
+                SigninThrottle(email="x@y.example", failures=2, first_failure_at=now),
+                AuditEvent(actor="cli", action="user.created", subject_id=str(user.id)),
+                # migration 0004's table (not planted by plant_data yet)
+                QuarantineShed(device_key="esp32-000000000001", shed=3),
+            ]
+        )
+
+
+def plant_data(engine: Engine) -> None:
+    """A little of everything the schema holds, at head."""
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as s:
+        s.add_all(
+            [
+                Flat(id="F1", address="1 Migration Court", block="MC", floor=3),
+                Flat(id="F2", address="2 Migration Court"),
+            ]
+        )
+        s.flush()
+        s.add_all(
+            [
+                Device(
+                    id="esp32-000000000001",
+                    flat_id="F1",
+                    room="bedroom",
+                    password_hash="$7$101$a$b",
+                    state="online",
+                    batt_mv=2990,
+                    last_seq=41,
+                    last_seen=now,
+                ),
+                Device(id="esp32-000000000002", flat_id="F2", room="kitchen", password_hash="x"),
+                QuarantinedMessage(
+                    topic="dampwatch/v1/dev/esp32-000000000001/telemetry",
+                    device_id="esp32-000000000001",
+                    reason="not_json",
+                    detail="bad",
+                    payload=b"{",
+                ),
+            ]
+        )
+        assessment = RiskAssessment(
+            flat_id="F1",
+            damp_level="high",
+            cold_level="low",
+            score=3.5,
+            reasons=[{"code": "surface_rh", "value": 82.0}],
+            period_start=now,
+            period_end=now,
+        )
+        s.add(assessment)
+        s.flush()
+        s.add(
+            FlatRisk(
+                flat_id="F1",
+                assessment_id=assessment.id,
+                assessed_at=now,
+                damp_level="high",
+                cold_level="low",
+                rank=1,
+                score=3.5,
+            )
+        )
+        s.add_all(
+            ScoringState(
+                device_id=f"esp32-00000000000{i}",
+                flat_id="F1",
+                room="bedroom",
+                last_ts=1_764_500_000 + i,
+                state={"mould": 1.25 * i, "dry_h": i},
+                buckets=b"\x00\x01" * i,
+            )
+            for i in (1, 2)
+        )
+
+
+def test_migrations_keep_data_down_and_up_step_by_step(database_url: str) -> None:
+    """From head with data: each step down keeps what the older schema can hold, and
+    from every older revision the upgrade back to head loses nothing it had."""
+    revs = revisions()
+    migrate(database_url)
+    engine = make_engine(database_url)
+    try:
+        plant_data(engine)
+        plant_auth_data(engine)
+        at_head = snapshot(engine)
+        assert all(t["__count__"][0] > 0 for t in at_head.values()), "plant every table"
+        for index in range(len(revs) - 1, 0, -1):
+            older = revs[index - 1]
+            before = snapshot(engine)
+            migrate(database_url, older, downgrade=True)
+            assert current(engine) == older
+            below = snapshot(engine)
+            assert_kept(before, below, f"downgrade to {older}")
+            # up again to head from here: nothing the older schema held is lost
+            migrate(database_url)
+            assert_kept(below, snapshot(engine), f"upgrade {older} -> head")
+            migrate(database_url, older, downgrade=True)
+        migrate(database_url, "base", downgrade=True)
+        assert current(engine) is None
+        assert set(sa_inspect(engine).get_table_names()) <= {"alembic_version"}
+        migrate(database_url)
+        assert current(engine) == revs[-1]
+    finally:
+        engine.dispose()
+
+
+RACER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from dampwatch_core.db import migrate
+    Path(sys.argv[3]).touch()  # imported: ready
+    go = Path(sys.argv[2])
+    deadline = time.monotonic() + 60
+    while not go.exists():
+        if time.monotonic() > deadline:
+            sys.exit("no go signal within 60 s")
+        time.sleep(0.002)
+    migrate(sys.argv[1])
+    """
+)
+
+
+def test_three_services_starting_at_once_on_a_fresh_database(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Three processes migrate a fresh database at the same moment (each imported and
+    waiting for one signal, as services started together): all three succeed."""
+    go = tmp_path / "go"
+    ready = [tmp_path / f"ready-{i}" for i in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, database_url, str(go), str(flag)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for flag in ready
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not all(flag.exists() for flag in ready):
+            assert time.monotonic() < deadline, "racers did not start within 60 s"
+            for p in procs:
+                assert p.poll() is None, p.communicate()[0]
+            time.sleep(0.02)
+        go.touch()
+        outputs = [p.communicate(timeout=120)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert [p.returncode for p in procs] == [0, 0, 0], "\n---\n".join(outputs)
+    engine = make_engine(database_url)
+    try:
+        assert current(engine) == revisions()[-1]
+    finally:
+        engine.dispose()

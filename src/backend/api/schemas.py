@@ -75,6 +75,9 @@ class DevicePublic(BaseModel):
     last_seq: int | None
     last_seen: datetime | None
     decommissioned_at: datetime | None
+    drops: int | None = None
+    buffered: int | None = None
+    sensor_failures: int | None = None
 
 
 class ReadingPublic(BaseModel):

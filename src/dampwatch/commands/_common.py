@@ -9,12 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dampwatch_core.db import migrate, require_database
 from dampwatch_core.settings import Settings, default_state_dir, load_settings
 
 __all__ = [
     "add_json_flag",
     "add_settings_flag",
     "emit",
+    "open_store",
     "settings_from_args",
     "state_settings_file",
 ]
@@ -56,3 +58,10 @@ def emit(data: Any, as_json: bool, text: str) -> None:
         sys.stdout.write("\n")
     else:
         print(text)
+
+
+def open_store(settings: Settings) -> None:
+    """For commands that work on an existing store (devices, flats): fail with what to
+    do when there is none, else bring its schema up to date."""
+    require_database(settings.database_url)
+    migrate(settings.database_url)

@@ -6,9 +6,15 @@ import argparse
 
 from backend.auth import audit
 from backend.registry import add_device, decommission_device, list_devices, sync_broker_credentials
-from dampwatch.commands._common import add_json_flag, add_settings_flag, emit, settings_from_args
-from dampwatch_core.db import make_engine, make_sessionmaker, migrate
-from dampwatch_core.settings import Settings
+from dampwatch.commands._common import (
+    add_json_flag,
+    add_settings_flag,
+    emit,
+    open_store,
+    settings_from_args,
+)
+from dampwatch_core.db import make_engine, make_sessionmaker
+from dampwatch_core.settings import Settings, device_broker
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,7 +55,7 @@ def _sync(settings: Settings, session: object) -> None:
 
 def run_add(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    migrate(settings.database_url)
+    open_store(settings)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with sessions.begin() as session:
         device, password = add_device(session, args.device_id, args.flat, args.room)
@@ -69,8 +75,8 @@ def run_add(args: argparse.Namespace) -> int:
             "room": device.room,
             "mqtt_username": device.id,
             "mqtt_password": password,
-            "mqtt_host": settings.mqtt_host,
-            "mqtt_port": settings.mqtt_port,
+            "mqtt_host": device_broker(settings)[0],
+            "mqtt_port": device_broker(settings)[1],
         }
     emit(
         result,
@@ -84,7 +90,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    migrate(settings.database_url)
+    open_store(settings)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with sessions() as session:
         devices = list_devices(session, args.flat)
@@ -113,7 +119,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_decommission(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    migrate(settings.database_url)
+    open_store(settings)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with sessions.begin() as session:
         device = decommission_device(session, args.device_id)

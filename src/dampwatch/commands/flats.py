@@ -9,8 +9,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from backend.registry import import_flats_csv
-from dampwatch.commands._common import add_json_flag, add_settings_flag, emit, settings_from_args
-from dampwatch_core.db import make_engine, make_sessionmaker, migrate
+from dampwatch.commands._common import (
+    add_json_flag,
+    add_settings_flag,
+    emit,
+    open_store,
+    settings_from_args,
+)
+from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.models import Flat
 
 
@@ -34,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    migrate(settings.database_url)
+    open_store(settings)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with sessions.begin() as session:
         report = import_flats_csv(session, args.csv, landlord=args.landlord or settings.landlord)
@@ -55,7 +61,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    migrate(settings.database_url)
+    open_store(settings)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with sessions() as session:
         flats = session.scalars(select(Flat).order_by(Flat.id)).all()

@@ -17,7 +17,7 @@ from dampwatch_core.contract import Reading
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
 from dampwatch_core.errors import ServiceUnavailable
 from dampwatch_core.models import Device, utcnow
-from dampwatch_core.settings import Settings, default_state_dir
+from dampwatch_core.settings import Settings, default_state_dir, device_broker
 from simulators.publisher import DeviceCredential, DevicePublisher, SimpleClimate
 
 log = logging.getLogger(__name__)
@@ -127,8 +127,7 @@ def simulate(
     stop: threading.Event,
 ) -> int:
     publishers = [
-        DevicePublisher(settings.mqtt_host, settings.mqtt_port, c, tls_ca=settings.mqtt_tls_ca)
-        for c in creds
+        DevicePublisher(*device_broker(settings), c, tls_ca=settings.mqtt_tls_ca) for c in creds
     ]
     climates = [SimpleClimate(seed * 100_003 + i) for i in range(len(creds))]
     buffers: list[list[Reading]] = [[] for _ in creds]
@@ -227,9 +226,7 @@ def run_estate(args: argparse.Namespace) -> int:
                 upload_every=48,
             )
         )
-    fleet = FleetPublisher(
-        settings.mqtt_host, settings.mqtt_port, series, workers=8, tls_ca=settings.mqtt_tls_ca
-    )
+    fleet = FleetPublisher(*device_broker(settings), series, workers=8, tls_ca=settings.mqtt_tls_ca)
     total = sum(len(s.ts) for s in series)
     print(
         f"simulate: {len(series)} devices ({len(spec.blocks)} outdoor, room '{OUTDOOR_ROOM}'); "

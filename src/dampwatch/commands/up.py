@@ -1,9 +1,11 @@
 """``dampwatch up``: the local stack (Mosquitto, InfluxDB, gateway, API, scheduler) with
-an optional simulated estate, until Ctrl-C or SIGTERM."""
+an optional simulated estate, until Ctrl-C or SIGTERM. A part that crashes is restarted
+with backoff (``dampwatch.stack.supervisor``); only repeated fast crashes stop it all."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -12,7 +14,8 @@ from types import FrameType
 
 from dampwatch.stack.local import DEFAULT_PORTS, LocalStack, StackPorts
 from dampwatch.stack.process import ManagedProcess
-from dampwatch_core.settings import default_state_dir
+from dampwatch.stack.supervisor import Supervisor
+from dampwatch_core.settings import check_environment, default_state_dir
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +26,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help=f"all state and config (default {default_state_dir()})",
     )
-    parser.add_argument("--mqtt-port", type=int, default=DEFAULT_PORTS.mqtt)
+    parser.add_argument(
+        "--mqtt-port", type=int, default=DEFAULT_PORTS.mqtt, help="the broker, for devices"
+    )
+    parser.add_argument(
+        "--mqtt-service-port",
+        type=int,
+        default=DEFAULT_PORTS.mqtt_service,
+        help="the broker, for the services (on 127.0.0.1)",
+    )
     parser.add_argument("--influx-port", type=int, default=DEFAULT_PORTS.influx)
     parser.add_argument("--api-port", type=int, default=DEFAULT_PORTS.api)
     parser.add_argument("--metrics-port", type=int, default=DEFAULT_PORTS.gateway_metrics)
@@ -50,11 +61,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_environment(os.environ)  # before any service inherits a misspelt variable
     state_dir: Path = args.state_dir or default_state_dir()
     ports = (
         StackPorts.free()
         if args.free_ports
-        else StackPorts(args.mqtt_port, args.influx_port, args.api_port, args.metrics_port)
+        else StackPorts(
+            args.mqtt_port,
+            args.influx_port,
+            args.api_port,
+            args.metrics_port,
+            args.mqtt_service_port,
+        )
     )
     stack = LocalStack(
         state_dir,
@@ -104,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         print(
             "DampWatch is up:\n"
             f"  dashboard/API  {stack.api_url}/\n"
-            f"  MQTT broker    mqtt://{stack.host}:{ports.mqtt}\n"
+            f"  MQTT broker    {stack.mosquitto.url} (devices), "
+            f"{stack.mosquitto.service_url} (services)\n"
             f"  InfluxDB       {stack.influx.url} (database {stack.influx.database})\n"
             f"  gateway        {stack.metrics_url}\n"
             f"  endpoints      {stack.stack_file}\n"
@@ -118,10 +137,17 @@ def run(args: argparse.Namespace) -> int:
             + "Press Ctrl-C to stop.",
             flush=True,
         )
-        while not stopping.wait(1.0):
-            stack.check_alive()
-            if simulator is not None:
-                simulator.check_alive()
+        # a crashed part is restarted with backoff; repeated fast crashes end the stack
+        supervisor = Supervisor(
+            [
+                stack.mosquitto.process,
+                stack.influx.process,
+                *stack.services,
+                *([simulator] if simulator is not None else []),
+            ]
+        )
+        while not stopping.wait(0.25):
+            supervisor.poll()
     finally:
         print("dampwatch up: stopping ...", flush=True)
         if simulator is not None:

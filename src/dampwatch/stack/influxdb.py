@@ -1,19 +1,43 @@
 """InfluxDB 1.x (Debian's ``influxdb`` package) as the local stack runs it: its own
-config file, data directories and ports; the database is created on start."""
+config file, data directories and ports; the database is created on start.
+
+With ``credentials`` (what the stack passes) authentication is on: an admin account,
+created on the first start of a fresh data dir (InfluxDB 1.x lets only that one
+statement through without credentials), creates the database and a service account
+with read and write on it and nothing more, which the services use. Other users of the
+machine can reach the HTTP port but not the data.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from dampwatch.stack.ports import free_port, require_free
 from dampwatch.stack.process import ManagedProcess, wait_until
-from dampwatch_core.errors import ConfigError
-from dampwatch_core.influx import InfluxClient
+from dampwatch_core.errors import ConfigError, ServiceUnavailable
+from dampwatch_core.influx import InfluxClient, InfluxWriteRejected
 
-__all__ = ["InfluxDB"]
+__all__ = ["InfluxCredentials", "InfluxDB"]
+
+ADMIN_USER = "dampwatch-admin"
+SERVICE_USER = "dampwatch"
+
+
+@dataclass(frozen=True)
+class InfluxCredentials:
+    admin_password: str
+    service_password: str
+    admin_user: str = ADMIN_USER
+    service_user: str = SERVICE_USER
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 class InfluxDB:
@@ -26,6 +50,7 @@ class InfluxDB:
         port: int | None = None,
         database: str = "dampwatch",
         host: str = "127.0.0.1",
+        credentials: InfluxCredentials | None = None,
     ) -> None:
         binary = shutil.which("influxd") or "/usr/bin/influxd"
         if not Path(binary).exists():
@@ -36,6 +61,7 @@ class InfluxDB:
         self.port = port or free_port(host)
         self.rpc_port = free_port(host)
         self.database = database
+        self.credentials = credentials
         self.conf_file = state_dir / "influxdb.conf"
         self.process = ManagedProcess(
             "influxdb", [binary, "-config", str(self.conf_file)], state_dir / "influxdb.log"
@@ -44,6 +70,23 @@ class InfluxDB:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.credentials is not None
+
+    def client(self, *, timeout_s: float = 10.0, admin: bool = False) -> InfluxClient:
+        """A client for this server's database with the service account (or the admin
+        account), or none when authentication is off."""
+        c = self.credentials
+        if c is None:
+            return InfluxClient(self.url, self.database, timeout_s=timeout_s)
+        user, password = (
+            (c.admin_user, c.admin_password) if admin else (c.service_user, c.service_password)
+        )
+        return InfluxClient(
+            self.url, self.database, timeout_s=timeout_s, username=user, password=password
+        )
 
     def config_text(self) -> str:
         d = self.state_dir
@@ -67,7 +110,7 @@ bind-address = "{self.host}:{self.rpc_port}"
 [http]
   enabled = true
   bind-address = "{self.host}:{self.port}"
-  auth-enabled = false
+  auth-enabled = {"true" if self.auth_enabled else "false"}
   log-enabled = false
   flux-enabled = false
 
@@ -90,8 +133,40 @@ bind-address = "{self.host}:{self.rpc_port}"
             return httpx.get(f"{self.url}/ping", timeout=1.0).status_code == 204
 
         wait_until(ping, timeout_s, f"InfluxDB on {self.url}")
-        with InfluxClient(self.url, self.database) as client:
-            client.create_database()
+        if self.credentials is None:
+            with self.client() as client:
+                client.create_database()
+            return
+        self._set_up_accounts(self.credentials)
+
+    def _set_up_accounts(self, c: InfluxCredentials) -> None:
+        # allowed only while the server has no user at all; else the admin exists
+        with (
+            InfluxClient(self.url, self.database) as anonymous,
+            contextlib.suppress(InfluxWriteRejected),
+        ):
+            anonymous.query(
+                f"CREATE USER \"{c.admin_user}\" WITH PASSWORD '{_quote(c.admin_password)}' "
+                "WITH ALL PRIVILEGES"
+            )
+        with self.client(admin=True) as admin:
+            try:
+                admin.create_database()
+                users = {row[0] for s in admin.query("SHOW USERS") for row in s.values}
+                password = f"WITH PASSWORD '{_quote(c.service_password)}'"
+                if c.service_user in users:
+                    admin.query(
+                        f"SET PASSWORD FOR \"{c.service_user}\" = '{_quote(c.service_password)}'"
+                    )
+                else:
+                    admin.query(f'CREATE USER "{c.service_user}" {password}')
+                admin.query(f'GRANT ALL ON "{self.database}" TO "{c.service_user}"')
+            except InfluxWriteRejected as exc:
+                raise ServiceUnavailable(
+                    f"InfluxDB in {self.state_dir} refused its admin account ({exc}); its "
+                    "users were made with other credentials: remove that directory to "
+                    "start its data afresh"
+                ) from None
 
     def stop(self) -> None:
         self.process.stop(timeout_s=20)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from dampwatch.stack.influxdb import InfluxDB
+from dampwatch.stack.influxdb import SERVICE_USER as SERVICE_INFLUX_USER
+from dampwatch.stack.influxdb import InfluxCredentials, InfluxDB
 from dampwatch.stack.mosquitto import Mosquitto
 from dampwatch.stack.ports import free_port, require_free
 from dampwatch.stack.process import ManagedProcess, wait_until
@@ -26,20 +27,37 @@ __all__ = ["DEFAULT_PORTS", "LocalStack", "StackPorts"]
 
 log = logging.getLogger(__name__)
 
+#: keys in secrets.json (names of passwords, not passwords)
+INFLUX_ADMIN_KEY = "influxdb-admin"
+INFLUX_SERVICE_KEY = "influxdb-service"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a secrets file readable by its owner only (0600), whatever it was before."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write(text)
+
 
 @dataclass(frozen=True)
 class StackPorts:
+    #: the broker's device listener
     mqtt: int
     influx: int
     api: int
     gateway_metrics: int
+    #: the broker's service listener (127.0.0.1); 0: a free port
+    mqtt_service: int = 0
 
     @classmethod
     def free(cls) -> StackPorts:
-        return cls(free_port(), free_port(), free_port(), free_port())
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
 
 
-DEFAULT_PORTS = StackPorts(mqtt=18883, influx=18086, api=18080, gateway_metrics=19108)
+DEFAULT_PORTS = StackPorts(
+    mqtt=18883, influx=18086, api=18080, gateway_metrics=19108, mqtt_service=18884
+)
 
 
 class LocalStack:
@@ -59,7 +77,12 @@ class LocalStack:
         self.database_url = database_url or f"sqlite:///{self.state_dir / 'dampwatch.db'}"
         self.settings_file = self.state_dir / "dampwatch.env"
         self.stack_file = self.state_dir / "stack.json"
-        self.mosquitto = Mosquitto(self.state_dir / "mosquitto", port=ports.mqtt, host=host)
+        self.mosquitto = Mosquitto(
+            self.state_dir / "mosquitto",
+            port=ports.mqtt,
+            host=host,
+            service_port=ports.mqtt_service or None,
+        )
         self.influx = InfluxDB(self.state_dir / "influxdb", port=ports.influx, host=host)
         self.with_scheduler = with_scheduler
         self.score_every_s = score_every_s
@@ -70,25 +93,28 @@ class LocalStack:
 
     # ------------------------------------------------------------------ config
     def _load_secrets(self) -> dict[str, str]:
+        """The stack's generated passwords (kept across runs in ``secrets.json``)."""
         path = self.state_dir / "secrets.json"
         secrets: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-        for user in (GATEWAY_USER, BACKEND_USER):
+        for user in (GATEWAY_USER, BACKEND_USER, INFLUX_ADMIN_KEY, INFLUX_SERVICE_KEY):
             secrets.setdefault(user, new_password())
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(secrets, fh)
+        _write_private(path, json.dumps(secrets))
         return secrets
 
     def _write_settings(self) -> None:
         values = {
             "DATABASE_URL": self.database_url,
-            "MQTT_HOST": self.host,
-            "MQTT_PORT": self.ports.mqtt,
+            "MQTT_HOST": self.mosquitto.service_host,
+            "MQTT_PORT": self.mosquitto.service_port,
+            "DEVICE_MQTT_HOST": self.host,
+            "DEVICE_MQTT_PORT": self.ports.mqtt,
             "MQTT_USERNAME": GATEWAY_USER,
             "MQTT_PASSWORD": self._secrets[GATEWAY_USER],
             "MQTT_CLIENT_ID": "dampwatch-gateway-1",
             "INFLUX_URL": self.influx.url,
             "INFLUX_DATABASE": self.influx.database,
+            "INFLUX_USERNAME": SERVICE_INFLUX_USER,
+            "INFLUX_PASSWORD": self._secrets[INFLUX_SERVICE_KEY],
             "API_HOST": self.host,
             "API_PORT": self.ports.api,
             "GATEWAY_METRICS_PORT": self.ports.gateway_metrics,
@@ -97,9 +123,7 @@ class LocalStack:
             "SCORE_EVERY_S": self.score_every_s,
         }
         text = "".join(f"DAMPWATCH_{k}={v}\n" for k, v in values.items())
-        fd = os.open(self.settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        _write_private(self.settings_file, text)
 
     @property
     def api_url(self) -> str:
@@ -112,6 +136,10 @@ class LocalStack:
     def endpoints(self) -> dict[str, object]:
         return {
             "mqtt": {"host": self.host, "port": self.ports.mqtt},
+            "mqtt_service": {
+                "host": self.mosquitto.service_host,
+                "port": self.mosquitto.service_port,
+            },
             "influxdb": {"url": self.influx.url, "database": self.influx.database},
             "api": {"url": self.api_url},
             "gateway_metrics": {"url": self.metrics_url},
@@ -126,6 +154,7 @@ class LocalStack:
     def check_ports(self) -> None:
         for port, what in (
             (self.ports.mqtt, "Mosquitto"),
+            (self.mosquitto.service_port, "Mosquitto's service listener"),
             (self.ports.influx, "InfluxDB"),
             (self.ports.api, "the API"),
             (self.ports.gateway_metrics, "gateway metrics"),
@@ -145,7 +174,9 @@ class LocalStack:
     def start(self) -> None:
         """Start everything and wait until each part is healthy; on failure stop what
         was started and raise."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        # closed to other users of the machine: databases, logs, secrets all live here
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.state_dir.chmod(0o700)
         self.check_ports()
         try:
             self._start()
@@ -158,10 +189,14 @@ class LocalStack:
         from backend.registry import sync_broker_credentials
 
         self._secrets = self._load_secrets()
+        self.influx.credentials = InfluxCredentials(
+            admin_password=self._secrets[INFLUX_ADMIN_KEY],
+            service_password=self._secrets[INFLUX_SERVICE_KEY],
+        )
         self._write_settings()
         migrate(self.database_url)
         self.first_admin = ensure_first_admin(self.database_url, self.state_dir / "secrets.json")
-        self.mosquitto.hashes.clear()
+        self.mosquitto.service_hashes.clear()
         for user in (GATEWAY_USER, BACKEND_USER):
             self.mosquitto.add_user(user, self._secrets[user])
         self.mosquitto.start()

@@ -1,5 +1,11 @@
-"""Mosquitto as the local stack runs it: own port, password file, per-device ACL,
-persistence on, queue limits raised."""
+"""Mosquitto as the local stack runs it: persistence on, queue limits raised, and two
+listeners with their own accounts (``per_listener_settings true``):
+
+- ``port``: the device listener, where only device accounts log in, each confined to its
+  own topics, with the client id forced to the username;
+- ``service_port``: the service listener on 127.0.0.1, where only the services'
+  accounts (``dampwatch-*``) log in.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,20 @@ import os
 import shutil
 import signal
 import socket
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from dampwatch.stack.ports import free_port, require_free
 from dampwatch.stack.process import ManagedProcess, wait_until
 from dampwatch_core.errors import ConfigError
-from dampwatch_core.mqtt_auth import acl_text, hash_password, write_password_file
+from dampwatch_core.mqtt_auth import (
+    device_acl_text,
+    hash_password,
+    is_service_account,
+    service_acl_text,
+    write_password_file,
+)
 
 __all__ = ["Mosquitto"]
 
@@ -24,17 +37,21 @@ MAX_QUEUED_MESSAGES = 1_000_000
 #: pipe full. MQTT 5 clients (the gateway) set their own with Receive Maximum.
 MAX_INFLIGHT_MESSAGES = 1000
 #: Largest publish payload the broker accepts (default: MQTT's 256 MiB). The contract's
-#: limit is 8 KiB and the gateway quarantines oversize payloads it receives; this outer
-#: fence keeps a hostile client from pushing huge packets through the broker (it logs
-#: and drops them).
-MESSAGE_SIZE_LIMIT = 1024 * 1024
+#: limit is 8 KiB and the gateway quarantines oversize payloads it receives (8–16 KiB);
+#: this outer fence keeps a hostile client from pushing larger ones through the broker,
+#: which drops them (an MQTT 5 publisher gets a PUBACK with an error reason code). In
+#: Mosquitto 2.0 the limit is global, so it holds on the device listener and the service
+#: listener alike (no service publishes more than a config message).
+MESSAGE_SIZE_LIMIT = 16 * 1024
 
 
 class Mosquitto:
     """A Mosquitto broker process under ``state_dir``.
 
-    ``users`` maps username to a ``$7$`` hash; ``add_user`` adds one with a clear
-    password and, when running, makes the broker reread the file (SIGHUP).
+    ``add_user`` adds an account with a clear password (a service's, ``dampwatch-*``,
+    to the service listener's file; any other to the device listener's) and, when
+    running, makes the broker reread its files (SIGHUP). ``password_file`` is the device
+    listener's, which the registry keeps in step with the devices.
     """
 
     def __init__(
@@ -44,6 +61,7 @@ class Mosquitto:
         port: int | None = None,
         host: str = "127.0.0.1",
         password_file: Path | None = None,
+        service_port: int | None = None,
     ) -> None:
         self.binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(self.binary).exists():
@@ -51,52 +69,78 @@ class Mosquitto:
         self.state_dir = state_dir
         self.host = host
         self.port = port or free_port(host)
+        #: the services' listener: localhost only, whatever ``host`` devices use
+        self.service_host = "127.0.0.1"
+        self.service_port = service_port or free_port(self.service_host)
         self.password_file = password_file or state_dir / "passwd"
         self.acl_file = state_dir / "acl"
+        self.service_password_file = state_dir / "service-passwd"
+        self.service_acl_file = state_dir / "service-acl"
         self.conf_file = state_dir / "mosquitto.conf"
         self.data_dir = state_dir / "data"
         self.pid_file = state_dir / "mosquitto.pid"
         self.hashes: dict[str, str] = {}
+        self.service_hashes: dict[str, str] = {}
         self.process = ManagedProcess(
             "mosquitto", [self.binary, "-c", str(self.conf_file)], state_dir / "mosquitto.log"
         )
 
     # ----------------------------------------------------------------- accounts
     def add_user(self, username: str, password: str) -> None:
-        self.hashes[username] = hash_password(password)
+        hashed = hash_password(password)
+        if is_service_account(username):
+            self.service_hashes[username] = hashed
+        else:
+            self.hashes[username] = hashed
         if self.password_file.exists() or self.process.alive():
             self._write_auth()
         self.reload()
 
     def set_hashes(self, hashes: Mapping[str, str]) -> None:
-        self.hashes.update(hashes)
+        for username, hashed in hashes.items():
+            target = self.service_hashes if is_service_account(username) else self.hashes
+            target[username] = hashed
         self._write_auth()
         self.reload()
 
-    def _write_auth(self) -> None:
+    @staticmethod
+    def _merge(path: Path, hashes: Mapping[str, str]) -> None:
         existing: dict[str, str] = {}
-        if self.password_file.exists():
-            for line in self.password_file.read_text().splitlines():
+        if path.exists():
+            for line in path.read_text().splitlines():
                 if ":" in line:
                     user, hashed = line.split(":", 1)
                     existing[user] = hashed
-        existing.update(self.hashes)
-        write_password_file(self.password_file, existing)
-        self.acl_file.write_text(acl_text())
+        existing.update(hashes)
+        write_password_file(path, existing)
+
+    def _write_auth(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._merge(self.password_file, self.hashes)
+        self._merge(self.service_password_file, self.service_hashes)
+        self.acl_file.write_text(device_acl_text())
+        self.service_acl_file.write_text(service_acl_text())
 
     def reload(self) -> None:
         """Make the broker reread its password and ACL files."""
         self.process.signal(signal.SIGHUP)
 
     # ---------------------------------------------------------------- lifecycle
-    def config_text(self) -> str:
-        lines = [
-            "# DampWatch local broker (generated by the project)",
-            "per_listener_settings false",
-            f"listener {self.port} {self.host}",
+    def device_listener_settings(self) -> list[str]:
+        """The security settings every listener devices reach must carry (with
+        ``per_listener_settings true`` each listener has its own): e.g. a TLS listener
+        added after the plain one."""
+        return [
             "allow_anonymous false",
             f"password_file {self.password_file}",
             f"acl_file {self.acl_file}",
+            "use_username_as_clientid true",
+        ]
+
+    def config_text(self) -> str:
+        lines = [
+            "# DampWatch local broker (generated by the project)",
+            "per_listener_settings true",
             "persistence true",
             f"persistence_location {self.data_dir}/",
             "autosave_interval 30",
@@ -112,6 +156,18 @@ class Mosquitto:
             "log_type notice",
             "log_type information",
             "connection_messages true",
+            "",
+            "# devices: device accounts only, each confined to its own topics, and the",
+            "# client id forced to the username (= device id): no device can use a",
+            "# service's client id to kick it off or take its persistent session",
+            f"listener {self.port} {self.host}",
+            *self.device_listener_settings(),
+            "",
+            "# services (gateway, backend): localhost only, their own accounts",
+            f"listener {self.service_port} {self.service_host}",
+            "allow_anonymous false",
+            f"password_file {self.service_password_file}",
+            f"acl_file {self.service_acl_file}",
         ]
         if os.geteuid() == 0:
             lines.append("user root")
@@ -119,6 +175,7 @@ class Mosquitto:
 
     def start(self, timeout_s: float = 10.0) -> None:
         require_free(self.port, "Mosquitto", self.host)
+        require_free(self.service_port, "Mosquitto's service listener", self.service_host)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._write_auth()
@@ -128,6 +185,8 @@ class Mosquitto:
         def listening() -> bool:
             self.process.check_alive()
             with socket.create_connection((self.host, self.port), timeout=0.5):
+                pass
+            with socket.create_connection((self.service_host, self.service_port), timeout=0.5):
                 return True
 
         wait_until(listening, timeout_s, f"Mosquitto on {self.host}:{self.port}")
@@ -144,4 +203,37 @@ class Mosquitto:
 
     @property
     def url(self) -> str:
+        """The device listener."""
         return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def service_url(self) -> str:
+        return f"mqtt://{self.service_host}:{self.service_port}"
+
+    def wait_accepts(self, username: str, password: str, timeout_s: float = 10.0) -> None:
+        """Poll until the broker accepts ``username``'s login (on the listener its
+        account belongs to): after :meth:`reload` the broker rereads its files in its own
+        time, and a test that logs in at once may race it. On the device listener the
+        probe's client id is the username: it would take over a live connection of that
+        device, so probe before the device connects."""
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        service = is_service_account(username)
+        host, port = (self.service_host, self.service_port) if service else (self.host, self.port)
+
+        def accepted() -> bool:
+            answer: list[bool] = []
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, f"{username}-probe")
+            client.username_pw_set(username, password)
+            client.on_connect = lambda _c, _u, _f, rc, _p: answer.append(not rc.is_failure)
+            client.connect(host, port, keepalive=5)
+            try:
+                deadline = time.monotonic() + 2
+                while not answer and time.monotonic() < deadline:
+                    client.loop(timeout=0.1)
+            finally:
+                client.disconnect()
+            return answer == [True]
+
+        wait_until(accepted, timeout_s, f"the broker accepting {username}")

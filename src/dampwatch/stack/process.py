@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -19,12 +18,20 @@ log = logging.getLogger(__name__)
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll ``check`` until it returns True, or raise :class:`ServiceUnavailable`."""
+    """Poll ``check`` until it returns True, or raise :class:`ServiceUnavailable`.
+
+    Any other exception from ``check`` counts as "not yet"; a
+    :class:`ServiceUnavailable` (e.g. from :meth:`ManagedProcess.check_alive`: the
+    process exited) ends the wait at once with its reason."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
+        try:
             if check():
                 return
+        except ServiceUnavailable:
+            raise
+        except Exception:  # noqa: S110 - not ready yet; polled again
+            pass
         time.sleep(0.05)
     raise ServiceUnavailable(f"{what} did not become healthy within {timeout_s:.0f} s")
 
@@ -69,14 +76,21 @@ class ManagedProcess:
         )
         logf.close()
 
+    def returncode(self) -> int | None:
+        """The exit code once the process has exited (negative: killed by that
+        signal); None while it runs or when it was never started or was stopped."""
+        return self.proc.poll() if self.proc is not None else None
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def check_alive(self) -> None:
         """Raise with the log's tail when the process has exited."""
         if self.proc is not None and self.proc.poll() is not None:
+            tail = " | ".join(line.strip() for line in self.log_tail(3).splitlines())
             raise ServiceUnavailable(
-                f"{self.name} exited with code {self.proc.returncode}: {self.log_tail()}"
+                f"{self.name} exited with code {self.proc.returncode}; its log "
+                f"{self.log_path} ends: {tail}"
             )
 
     def log_tail(self, lines: int = 15) -> str:
