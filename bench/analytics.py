@@ -38,6 +38,7 @@ from backend.risk.heating import occupied_mask
 from backend.risk.mould import DT_DAYS, MATERIALS, critical_rh
 from backend.risk.psychrometrics import dew_point
 from backend.risk.surfaces import surface_relative_humidity, surface_temperature
+from dampwatch_core.const import BEDROOM, DEFAULT_F_RSI, LIVING_ROOM, MEASUREMENT
 
 DAY0 = 1764547200  # 2025-12-01T00:00Z
 STEPS = 30 * 288
@@ -88,8 +89,8 @@ def grid_for(temp: np.ndarray, rh: np.ndarray, outdoor: np.ndarray) -> ClimateGr
         step_s=300,
         temp_c=temp,
         rh_pct=rh,
-        rooms=["living_room", "bedroom"] * (n // 2),
-        f_rsi=np.full(n, 0.75),
+        rooms=[LIVING_ROOM, BEDROOM] * (n // 2),
+        f_rsi=np.full(n, DEFAULT_F_RSI),
         outdoor_c=outdoor,
     )
 
@@ -288,7 +289,7 @@ def part_a(flats: int, chunk_flats: int, workers: int, base_flats: int) -> dict[
     params = EngineParams()
     # baseline: a plain per-flat Python loop over a few flats, checked against the engine
     temp, rh = syn.chunk(2 * base_flats)
-    rooms = ["living_room", "bedroom"]
+    rooms = [LIVING_ROOM, BEDROOM]
     outdoor = syn.outdoor.astype(float).tolist()
     t0 = time.perf_counter()
     loop_results = []
@@ -299,7 +300,7 @@ def part_a(flats: int, chunk_flats: int, workers: int, base_flats: int) -> dict[
             rh[sl].astype(float).tolist(),
             rooms,
             outdoor,
-            0.75,
+            DEFAULT_F_RSI,
             params,
         )
     loop = time.perf_counter() - t0
@@ -376,7 +377,7 @@ def part_b(flats: int) -> dict[str, float]:
                 {
                     "id": f"esp32-{i:012x}",
                     "flat_id": f"F{i // 2:06d}",
-                    "room": ("living_room", "bedroom")[i % 2],
+                    "room": (LIVING_ROOM, BEDROOM)[i % 2],
                     "password_hash": "x",
                 }
                 for i in range(2 * flats)
@@ -405,7 +406,8 @@ def part_b(flats: int) -> dict[str, float]:
             batch: list[str] = []
             for i, d in enumerate(devs):
                 key = (
-                    f"climate,device={d['id']},flat={d['flat_id']},landlord=leeds,room={d['room']}"
+                    f"{MEASUREMENT},device={d['id']},flat={d['flat_id']},"
+                    f"landlord=leeds,room={d['room']}"
                 )
                 t = 15 + (i % 70) / 10
                 for k in range(12):

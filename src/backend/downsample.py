@@ -12,19 +12,26 @@ from __future__ import annotations
 import logging
 import time
 
+from dampwatch_core.const import (
+    AGGREGATE_MEASUREMENT,
+    MEASUREMENT,
+    TAG_DEVICE,
+    TAG_FLAT,
+    TAG_LANDLORD,
+    TAG_ROOM,
+)
 from dampwatch_core.influx import InfluxClient, format_line
 
 __all__ = ["AGGREGATE", "downsample_hourly"]
 
 log = logging.getLogger(__name__)
-AGGREGATE = "climate_1h"
-SOURCE = "climate"
+AGGREGATE = AGGREGATE_MEASUREMENT
 QUERY = (
-    "SELECT mean(temp_c) AS temp_c_mean, min(temp_c) AS temp_c_min, "
+    "SELECT mean(temp_c) AS temp_c_mean, min(temp_c) AS temp_c_min, "  # noqa: S608 (constants)
     "max(temp_c) AS temp_c_max, mean(rh_pct) AS rh_pct_mean, max(rh_pct) AS rh_pct_max, "
-    "mean(surface_c) AS surface_c_mean, count(temp_c) AS samples FROM climate "
+    f"mean(surface_c) AS surface_c_mean, count(temp_c) AS samples FROM {MEASUREMENT} "
     "WHERE time >= $start AND time < $end "
-    "GROUP BY time(1h), device, flat, room, landlord fill(none)"
+    f"GROUP BY time(1h), {TAG_DEVICE}, {TAG_FLAT}, {TAG_ROOM}, {TAG_LANDLORD} fill(none)"
 )
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from backend.downsample import AGGREGATE
+from dampwatch_core.const import MEASUREMENT
 from dampwatch_core.errors import DampWatchError, ServiceUnavailable
 from dampwatch_core.influx import InfluxClient, Series
 
@@ -39,7 +40,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MEASUREMENT = "climate"
 HOUR = 3600
 Resolution = Literal["raw", "hourly"]
 

@@ -3,7 +3,6 @@ credentials. The broker's password file is kept in step with the registry."""
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import re
@@ -19,6 +18,7 @@ from dampwatch_core.contract import is_valid_device_id
 from dampwatch_core.errors import NotFoundError, ValidationError
 from dampwatch_core.models import Device, Flat, utcnow
 from dampwatch_core.mqtt_auth import hash_password, new_password, write_password_file
+from dampwatch_core.parsing import csv_rows
 
 __all__ = [
     "FLAT_CSV_COLUMNS",
@@ -49,7 +49,6 @@ def _check_flat_id(flat_id: str) -> str:
 #: Characters no tag value may hold (line protocol has no escape for a line break; the
 #: rest of C0 and DEL are refused with them so a free-text tag stays plain text).
 _TAG_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_LINE_BREAKS_RE = re.compile(r"\r\n|\r|\n")
 
 
 def _check_tag_text(name: str, value: str) -> str:
@@ -106,53 +105,38 @@ def import_flats_csv(
     ``block,postcode,floor,landlord`` optional). A bad row is reported with the line
     number it starts on (a quoted field may span lines) and the rest are imported."""
     report = FlatImportReport()
-    try:
-        fh = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise ValidationError(f"cannot read {path}: {exc.strerror}") from None
-    with fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        missing = [c for c in ("flat_id", "address") if c not in header]
-        if missing:
-            raise ValidationError(f"{path}:1: header lacks required column(s) {', '.join(missing)}")
-        seen: set[str] = set()
-        for row in reader:
-            # line_num is where the record ends; a quoted line break moves its start up
-            breaks = sum(
-                len(_LINE_BREAKS_RE.findall(v)) for v in row.values() if isinstance(v, str)
-            )
-            line = reader.line_num - breaks
+    seen: set[str] = set()
+    for line, row in csv_rows(path, ("flat_id", "address")):
+        try:
+            flat_id = (row.get("flat_id") or "").strip()
+            if not flat_id:
+                raise ValidationError("flat_id is empty")
+            if flat_id in seen:
+                raise ValidationError(f"flat_id {flat_id!r} appears twice in the file")
+            if None in row:
+                raise ValidationError("row has more fields than the header")
+            floor_text = (row.get("floor") or "").strip()
             try:
-                flat_id = (row.get("flat_id") or "").strip()
-                if not flat_id:
-                    raise ValidationError("flat_id is empty")
-                if flat_id in seen:
-                    raise ValidationError(f"flat_id {flat_id!r} appears twice in the file")
-                if None in row:
-                    raise ValidationError("row has more fields than the header")
-                floor_text = (row.get("floor") or "").strip()
-                try:
-                    floor = int(floor_text) if floor_text else None
-                except ValueError:
-                    raise ValidationError(f"floor {floor_text!r} is not a whole number") from None
-                existed = session.get(Flat, flat_id) is not None
-                add_flat(
-                    session,
-                    flat_id,
-                    row.get("address") or "",
-                    block=(row.get("block") or "").strip() or None,
-                    postcode=(row.get("postcode") or "").strip() or None,
-                    floor=floor,
-                    landlord=(row.get("landlord") or "").strip() or landlord,
-                )
-                seen.add(flat_id)
-                if existed:
-                    report.updated += 1
-                else:
-                    report.added += 1
-            except ValidationError as exc:
-                report.errors.append((line, str(exc)))
+                floor = int(floor_text) if floor_text else None
+            except ValueError:
+                raise ValidationError(f"floor {floor_text!r} is not a whole number") from None
+            existed = session.get(Flat, flat_id) is not None
+            add_flat(
+                session,
+                flat_id,
+                row.get("address") or "",
+                block=(row.get("block") or "").strip() or None,
+                postcode=(row.get("postcode") or "").strip() or None,
+                floor=floor,
+                landlord=(row.get("landlord") or "").strip() or landlord,
+            )
+            seen.add(flat_id)
+            if existed:
+                report.updated += 1
+            else:
+                report.added += 1
+        except ValidationError as exc:
+            report.errors.append((line, str(exc)))
     return report
 
 

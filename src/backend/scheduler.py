@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dampwatch_core.db import make_engine, make_sessionmaker
+from dampwatch_core.findings import FindingSink
 from dampwatch_core.influx import InfluxClient
 from dampwatch_core.models import Device, utcnow
 from dampwatch_core.settings import Settings
@@ -49,12 +50,15 @@ def mark_silent_devices(settings: Settings, sessions: sessionmaker[Session]) -> 
     return count
 
 
-def score_risk(settings: Settings, sessions: sessionmaker[Session]) -> int:
-    """Incremental risk scoring of every flat (see ``backend.scoring``)."""
+def score_risk(
+    settings: Settings, sessions: sessionmaker[Session], sinks: Sequence[FindingSink] = ()
+) -> int:
+    """Incremental risk scoring of every flat (see ``backend.scoring``); each run's
+    findings go to ``sinks``."""
     from backend.scoring import score_estate
 
     with InfluxClient.from_settings(settings, timeout_s=120) as influx:
-        return score_estate(sessions, influx).flats_assessed
+        return score_estate(sessions, influx, sinks=sinks).flats_assessed
 
 
 def downsample(settings: Settings, sessions: sessionmaker[Session]) -> int:
@@ -87,7 +91,14 @@ JOBS: list[Job] = [
 ]
 
 
-def build_scheduler(settings: Settings, jobs: list[Job] | None = None) -> BlockingScheduler:
+def build_scheduler(
+    settings: Settings,
+    jobs: list[Job] | None = None,
+    *,
+    finding_sinks: Sequence[FindingSink] = (),
+) -> BlockingScheduler:
+    """The jobs on their intervals; ``finding_sinks`` receive risk scoring's findings
+    (whoever starts the scheduler wires them: the backend imports no consumer)."""
     sessions = make_sessionmaker(make_engine(settings.database_url))
     scheduler = BlockingScheduler(timezone="UTC")
     for job in jobs or JOBS:
@@ -97,6 +108,7 @@ def build_scheduler(settings: Settings, jobs: list[Job] | None = None) -> Blocki
             "interval",
             seconds=every,
             args=(settings, sessions),
+            kwargs={"sinks": finding_sinks} if job.func is score_risk else {},
             id=job.name,
             max_instances=1,
             coalesce=True,

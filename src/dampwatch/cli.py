@@ -36,6 +36,8 @@ COMMAND_MODULES = (
     "cases",
     "users",
     "tokens",
+    "contractors",
+    "outbox",
 )
 
 

@@ -30,6 +30,8 @@ from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from dampwatch_core.const import LEVELS
+
 __all__ = [
     "RISK_LEVELS",
     "Base",
@@ -46,7 +48,7 @@ __all__ = [
 ]
 
 #: Risk levels in rank order (index = rank).
-RISK_LEVELS = ("none", "low", "medium", "high")
+RISK_LEVELS = LEVELS
 
 
 def utcnow() -> datetime:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Final
 
+from dampwatch_core import const
 from dampwatch_core.contract import Reading
 from dampwatch_core.influx import escape_measurement, escape_tag
 
 __all__ = ["MEASUREMENT", "reading_line", "series_key"]
 
-MEASUREMENT: Final = "climate"
+MEASUREMENT: Final = const.MEASUREMENT
 
 
 def series_key(device_id: str, flat_id: str, room: str, landlord: str) -> str:

@@ -29,7 +29,6 @@ Schema (units in brackets; keys marked * are required)::
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from collections.abc import Iterable
@@ -38,6 +37,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from dampwatch_core.tables import TableError, check_range, unknown_key
 from simulators.errors import SimulatorError
 
 __all__ = [
@@ -150,9 +150,7 @@ _TOP_LEVEL = {"description", *_SCHEMA}
 
 
 def _unknown(source: str, where: str, key: str, known: Iterable[str]) -> SimulatorError:
-    close = difflib.get_close_matches(key, list(known), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return SimulatorError(f"{source}: {where}unknown key {key!r}{hint}")
+    return SimulatorError(f"{source}: {where}{unknown_key(key, known)}")
 
 
 def _value(section: dict[str, Any], source: str, table: str, key: str, default: Any = None) -> Any:
@@ -166,8 +164,11 @@ def _value(section: dict[str, Any], source: str, table: str, key: str, default: 
         value = float(value)
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise SimulatorError(f"{source}: [{table}] {key} must be {kind.__name__}, not {value!r}")
-    if lo is not None and hi is not None and not lo <= cast(float, value) <= hi:
-        raise SimulatorError(f"{source}: [{table}] {key}={value} is outside {lo:g}–{hi:g}")
+    if lo is not None and hi is not None:
+        try:
+            check_range(key, cast(float, value), lo, hi)
+        except TableError as exc:
+            raise SimulatorError(f"{source}: [{table}] {exc}") from None
     return value
 
 

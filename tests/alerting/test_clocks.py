@@ -132,15 +132,24 @@ def test_times_without_a_zone_and_backwards_investigations_are_refused() -> None
 def _govuk_file(tmp_path: Path, dates: list[str]) -> Path:
     path = tmp_path / "bank-holidays.json"
     events = [{"title": "Holiday", "date": d, "notes": "", "bunting": True} for d in dates]
-    path.write_text(json.dumps({"england-and-wales": {"division": "england-and-wales",
-                                                      "events": events}}))
+    path.write_text(
+        json.dumps({"england-and-wales": {"division": "england-and-wales", "events": events}})
+    )
     return path
 
 
 def test_a_landlords_own_list_replaces_the_package_and_knows_its_years(tmp_path: Path) -> None:
     # The 2025 list plus a Christmas Eve closure; nothing for 2026.
-    listed = ["2025-01-01", "2025-04-18", "2025-04-21", "2025-05-05", "2025-05-26",
-              "2025-08-25", "2025-12-25", "2025-12-26"]
+    listed = [
+        "2025-01-01",
+        "2025-04-18",
+        "2025-04-21",
+        "2025-05-05",
+        "2025-05-26",
+        "2025-08-25",
+        "2025-12-25",
+        "2025-12-26",
+    ]
     own = WorkingCalendar.from_govuk_json(
         _govuk_file(tmp_path, listed), extra_closures=[dt.date(2025, 12, 24)]
     )
@@ -185,13 +194,23 @@ def test_a_bad_holiday_list_says_what_is_wrong(tmp_path: Path, content: str, mes
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "dampwatch.cli", "cases", "deadlines", *args],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
 def test_the_deadlines_command() -> None:
-    done = _cli("--aware", "2025-12-19T16:00Z", "--severity", "significant",
-                "--investigated", "2026-01-05T12:00+00:00", "--json")
+    done = _cli(
+        "--aware",
+        "2025-12-19T16:00Z",
+        "--severity",
+        "significant",
+        "--investigated",
+        "2026-01-05T12:00+00:00",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     rows = {r["step"]: r for r in json.loads(done.stdout)["deadlines"]}
     assert rows["investigate"]["due_date"] == "2026-01-07"
@@ -227,7 +246,10 @@ def test_each_deadline_says_what_it_is() -> None:
     aware = dt.datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
     investigate, *_ = deadlines(aware, Severity.SIGNIFICANT, _ew(), investigated=aware)
     assert (investigate.severity, investigate.period, investigate.runs_from) == (
-        Severity.SIGNIFICANT, "10 working days", "aware")
+        Severity.SIGNIFICANT,
+        "10 working days",
+        "aware",
+    )
     assert investigate.starts_at == aware
     emergency = deadlines(aware, Severity.EMERGENCY, _ew(), investigated=aware)
     assert [(d.step, d.period, d.runs_from) for d in emergency] == [

@@ -14,7 +14,7 @@ from backend.scheduler import score_risk
 from dampwatch.stack.local import LocalStack
 from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.settings import load_settings
-from simulators.model.estate import generate, load_estate
+from simulators.estate import load_estate
 
 ESTATE = Path(__file__).parents[1] / "data" / "estate_test.toml"
 
@@ -43,7 +43,7 @@ def test_estate_through_the_stack_ranks_damp_and_cold_first(stack: LocalStack) -
     )
     assert result.returncode == 0, result.stdout + result.stderr
     spec = load_estate(ESTATE)
-    estate = generate(spec, end=end)
+    estate = spec.generate(end=end)
     expected = estate.readings_count() + len(spec.blocks) * estate.outdoor_ts.size
     with stack.influx.client() as influx:
         deadline = time.monotonic() + 60

@@ -249,7 +249,7 @@ def metric_labelled(url: str, name: str, labels: str) -> float:
 def points_received(stack: LocalStack) -> int:
     """Points InfluxDB has been sent since it started (its ``write`` statistics): more
     than were stored means some reading was written again, i.e. redelivered."""
-    with stack.influx.client() as influx:
+    with stack.influx.client(admin=True) as influx:
         for s in influx.query("SHOW STATS FOR 'write'"):
             return int(s.records()[0]["pointReq"])
     return 0

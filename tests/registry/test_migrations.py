@@ -27,6 +27,7 @@ from dampwatch_core.models import (
     Flat,
     FlatRisk,
     QuarantinedMessage,
+    QuarantineShed,
     RiskAssessment,
     ScoringState,
 )
@@ -86,8 +87,7 @@ def assert_kept(before: Snapshot, after: Snapshot, step: str) -> None:
 
 
 def plant_auth_data(engine: Engine) -> None:
-    """A user, a token, a session, a throttled address, an audit event; a shed count."""
-    from dampwatch_core.models import QuarantineShed
+    """A user, a token, a session, a throttled address, an audit event."""
     from dampwatch_core.models_auth import ApiToken, AuditEvent, SigninThrottle, User, WebSession
 
     now = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -101,8 +101,6 @@ def plant_auth_data(engine: Engine) -> None:
                 WebSession(id_hash="1" * 64, user_id=user.id, csrf_token="c", expires_at=now),
                 SigninThrottle(email="x@y.example", failures=2, first_failure_at=now),
                 AuditEvent(actor="cli", action="user.created", subject_id=str(user.id)),
-                # migration 0004's table (not planted by plant_data yet)
-                QuarantineShed(device_key="esp32-000000000001", shed=3),
             ]
         )
 
@@ -139,6 +137,9 @@ def plant_data(engine: Engine) -> None:
                     detail="bad",
                     payload=b"{",
                 ),
+                QuarantineShed(
+                    device_key="esp32-000000000001", shed=3, first_shed_at=now, last_shed_at=now
+                ),
             ]
         )
         assessment = RiskAssessment(
@@ -174,6 +175,40 @@ def plant_data(engine: Engine) -> None:
             )
             for i in (1, 2)
         )
+        _plant_cases(s, now)
+
+
+def _plant_cases(s: Any, now: datetime) -> None:
+    """A contractor, a case with its trail, deadline, signal, work order and outbox row."""
+    from dampwatch_core.models_cases import (
+        CaseDeadline,
+        CaseSignal,
+        CaseStatusChange,
+        Contractor,
+        HazardCase,
+        OutboxMessage,
+        WorkOrder,
+    )
+
+    contractor = Contractor(name="Acme", trade="damp_mould", webhook_url="https://a.example",
+                            secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    case = HazardCase(reference="DM-000001", flat_id="F1", kind="repair",
+                      trigger_source="sensor", aware_at=now, opened_by="system")
+    s.add_all([contractor, case])
+    s.flush()
+    s.add_all([
+        CaseStatusChange(case_id=case.id, at=now, actor="system", event="opened",
+                         to_state="open"),
+        CaseDeadline(case_id=case.id, severity="significant", step="investigate",
+                     period="10 working days", runs_from="aware", starts_at=now, due_at=now),
+        CaseSignal(flat_id="F1", kind="repair", level="high", active_since=now,
+                   last_finding_at=now),
+        WorkOrder(reference="DM-000001-1", case_id=case.id, contractor_id=contractor.id,
+                  priority_code="3", raised_at=now, status_updated_at=now),
+        OutboxMessage(message_id="msg_1", channel="webhook", event_type="work_order.RaiseRepair",
+                      contractor_id=contractor.id, case_id=case.id, body="{}", created_at=now,
+                      window_started_at=now, next_attempt_at=now),
+    ])
 
 
 def test_migrations_keep_data_down_and_up_step_by_step(database_url: str) -> None:

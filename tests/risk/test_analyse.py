@@ -44,7 +44,7 @@ def test_example_gives_the_documented_levels_and_reasons(capsys) -> None:  # typ
     )
     assert code == 0
     flats = {f["flat_id"]: f for f in out["flats"]}
-    levels = {k: (f["damp_risk"], f["cold_risk"]) for k, f in flats.items()}
+    levels = {k: (f["damp_level"], f["cold_level"]) for k, f in flats.items()}
     assert levels == {
         "LC-0101": ("none", "none"),
         "LC-0102": ("high", "low"),
@@ -72,7 +72,7 @@ def test_without_outdoor_or_probe_surface_metrics_are_null(capsys) -> None:  # t
         for room in flat["rooms"]:
             m = room["metrics"]
             assert m["hours_surface_rh_over_80"] is None and m["mould_index_final"] is None
-    damp = {f["flat_id"]: f["damp_risk"] for f in out["flats"]}
+    damp = {f["flat_id"]: f["damp_level"] for f in out["flats"]}
     assert damp["LC-0102"] == "medium"  # air RH only: never pretends to know the wall
     msg = next(r for f in out["flats"] for r in f["reasons"] if r["code"] == "air_rh_over_70")
     assert "surface risk not estimated" in msg["message"]
@@ -89,7 +89,7 @@ def test_surface_probe_is_used_when_present(tmp_path: Path, capsys) -> None:  # 
     assert code == 0 and m["surface_source"] == "probe"
     # 19 C / 70 % air on a 13 C wall: RH_si = 70·e_s(19)/e_s(13) ≈ 102 % -> capped, condensing
     assert m["hours_condensation"] == pytest.approx(72, abs=0.1)
-    assert out["flats"][0]["damp_risk"] == "high"
+    assert out["flats"][0]["damp_level"] == "high"
 
 
 def test_time_weighting_known_answer_and_gaps(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

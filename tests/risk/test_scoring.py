@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from backend.registry import add_device, add_flat
 from backend.scoring import score_estate
 from dampwatch.stack.influxdb import InfluxDB
+from dampwatch_core.const import Level
 from dampwatch_core.contract import Reading
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
+from dampwatch_core.findings import Finding, FindingKind, FlagCode, ReasonCode, ReasonKind
 from dampwatch_core.influx import InfluxClient
 from dampwatch_core.models import FlatRisk, RiskAssessment, ScoringState
 from gateway.schema import reading_line, series_key
@@ -52,16 +56,22 @@ def write(influx: InfluxClient, start: int, end: int, skip: set[str] = frozenset
     influx.write_lines(lines)
 
 
-@pytest.fixture
-def estate(database_url: str, influxdb: InfluxDB):  # type: ignore[no-untyped-def]
-    migrate(database_url)
-    sessions = make_sessionmaker(make_engine(database_url))
+def registered(url: str) -> sessionmaker[Session]:
+    """A migrated store at ``url`` with the test flats and devices registered."""
+    migrate(url)
+    sessions = make_sessionmaker(make_engine(url))
     with sessions.begin() as s:
         for flat in ("DAMP-1", "COLD-1", "OK-1", "SITE-1"):
             add_flat(s, flat, f"{flat} Test Court", block="Test Court")
         s.flush()
         for dev, (flat, room, _) in DEVICES.items():
             add_device(s, dev, flat, room)
+    return sessions
+
+
+@pytest.fixture
+def estate(database_url: str, influxdb: InfluxDB):  # type: ignore[no-untyped-def]
+    sessions = registered(database_url)
     with InfluxClient(influxdb.url, influxdb.database) as influx:
         yield sessions, influx
 
@@ -101,15 +111,7 @@ def test_incremental_runs_equal_one_run_and_keep_history(
     # one row per day of data (runs on days 1, 1, 2, 2, 3), more only where levels changed
     assert 3 <= history <= 5
     # the same data scored in one run, in a fresh store
-    url = f"sqlite:///{tmp_path / 'one.db'}"
-    migrate(url)
-    one = make_sessionmaker(make_engine(url))
-    with one.begin() as s:
-        for flat in ("DAMP-1", "COLD-1", "OK-1", "SITE-1"):
-            add_flat(s, flat, f"{flat} Test Court", block="Test Court")
-        s.flush()
-        for dev, (flat, room, _) in DEVICES.items():
-            add_device(s, dev, flat, room)
+    one = registered(f"sqlite:///{tmp_path / 'one.db'}")
     score_estate(one, influx, now=DAY0 + 3 * 86400)
     with one() as s:
         single = {
@@ -176,10 +178,89 @@ def test_hours_still_on_a_device_are_scored_later(estate) -> None:  # type: igno
 
 
 def test_hourly_reads_split_by_rooms_near_half_the_devices() -> None:
-    from backend.scoring import _room_split
+    from backend.scoring import room_split as _room_split
 
     assert _room_split({"bedroom": 57_000, "living_room": 57_000}) == ["bedroom"]
     half = _room_split({"bedroom": 40, "living_room": 35, "kitchen": 20, "bathroom": 5})
     assert half == ["bedroom", "bathroom"]  # 45 of 100
     assert _room_split({"living_room": 90, "bedroom": 10}) == []  # no near-even split
     assert _room_split({}) == []
+
+
+class Collect:
+    """A finding sink that keeps what it is given, one list per run."""
+
+    def __init__(self) -> None:
+        self.runs: list[list[Finding]] = []
+
+    def publish(self, findings: Sequence[Finding]) -> None:
+        self.runs.append(list(findings))
+
+
+def test_a_flat_going_from_none_to_high_damp_is_one_finding(estate) -> None:  # type: ignore[no-untyped-def]
+    sessions, influx = estate
+    flat = {"esp32-000000000d01", "esp32-000000000d02"}
+    site = {"esp32-000000000e01"}
+
+    def write_as(kind: str, start: int, end: int) -> None:
+        lines = []
+        for dev in flat | site:
+            f, room, own = DEVICES[dev]
+            key = series_key(dev, f, room, "leeds")
+            k = own if dev in site else kind
+            lines += [reading_line(key, reading(k, ts)) for ts in range(start, end, 300)]
+        influx.write_lines(lines)
+
+    sink = Collect()
+    # a sound flat for two days: assessed "none", nothing found
+    write_as("ok", DAY0, DAY0 + 2 * 86400)
+    first = score_estate(sessions, influx, now=DAY0 + 2 * 86400, sinks=[sink])
+    assert first.flats_assessed == 1 and first.findings == []
+    with sessions() as s:
+        assert s.get(FlatRisk, "DAMP-1").damp_level == "none"
+    # then a week of damp: one finding, the damp level from none to high, with reasons
+    write_as("damp", DAY0 + 2 * 86400, DAY0 + 10 * 86400)
+    second = score_estate(sessions, influx, now=DAY0 + 10 * 86400, sinks=[sink])
+    assert len(second.findings) == 1
+    (found,) = second.findings
+    assert (found.flat_id, found.kind) == ("DAMP-1", FindingKind.DAMP)
+    assert (found.level_before, found.level_after) == (Level.NONE, Level.HIGH)
+    assert found.rose
+    codes = {r["code"] for r in found.reasons}
+    assert ReasonCode.SURFACE_RH_OVER_80 in codes
+    assert all(r["kind"] == ReasonKind.DAMP and r["message"] for r in found.reasons)
+    assert found.period_end.timestamp() == DAY0 + 10 * 86400
+    assert found.period_start.timestamp() == DAY0 + 4 * 86400  # the 7-day window
+    with sessions() as s:
+        assert found.assessment_id == s.get(FlatRisk, "DAMP-1").assessment_id
+    # a re-run with no new data finds nothing; nor does a new hour at the same levels
+    again = score_estate(sessions, influx, now=DAY0 + 10 * 86400 + 60, sinks=[sink])
+    assert again.findings == []
+    write_as("damp", DAY0 + 10 * 86400, DAY0 + 10 * 86400 + 3600)
+    later = score_estate(sessions, influx, now=DAY0 + 10 * 86400 + 3600 + 60, sinks=[sink])
+    assert later.devices_scored == 2 and later.findings == []
+    # the sink was handed each run's findings, once per run that assessed
+    assert sink.runs == [[], [found], []]
+
+
+def test_a_stuck_sensor_is_one_device_fault_finding(estate) -> None:  # type: ignore[no-untyped-def]
+    sessions, influx = estate
+
+    def write_stuck(start: int, end: int) -> None:
+        lines = []
+        for dev in ("esp32-000000000a01", "esp32-000000000a02"):
+            flat, room, _ = DEVICES[dev]
+            key = series_key(dev, flat, room, "leeds")
+            lines += [reading_line(key, Reading(ts, 20.0, 50.0)) for ts in range(start, end, 300)]
+        influx.write_lines(lines)
+
+    write_stuck(DAY0, DAY0 + 2 * 86400)
+    first = score_estate(sessions, influx, now=DAY0 + 2 * 86400)
+    (found,) = first.findings
+    assert (found.flat_id, found.kind) == ("OK-1", FindingKind.DEVICE_FAULT)
+    assert (found.level_before, found.level_after) == (Level.NONE, Level.HIGH)
+    assert {f["code"] for f in found.flags} == {FlagCode.SENSOR_FLATLINE}
+    # still stuck an hour later: the store sees the previous flag, nothing new is found
+    write_stuck(DAY0 + 2 * 86400, DAY0 + 2 * 86400 + 3600)
+    later = score_estate(sessions, influx, now=DAY0 + 2 * 86400 + 3600 + 60)
+    assert later.devices_scored == 2 and later.findings == []

@@ -7,18 +7,23 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from dampwatch_core.const import Level
+from dampwatch_core.findings import FlagCode, ReasonCode, ReasonKind
+
 __all__ = [
     "ERRORS",
     "NOT_FOUND",
     "DevicePublic",
     "ErrorPublic",
     "FieldErrorPublic",
+    "FlagPublic",
     "FlatPublic",
     "FlatRiskPublic",
     "FlatRiskSummary",
     "QuarantinePublic",
     "ReadingPublic",
     "ReadingsPublic",
+    "ReasonPublic",
     "RiskHistoryPoint",
 ]
 
@@ -136,22 +141,50 @@ class FlatRiskSummary(BaseModel):
 
 
 class RiskHistoryPoint(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     assessed_at: datetime
-    damp_level: str
-    cold_level: str
+    damp_level: Level
+    cold_level: Level
     score: float
 
 
+class ReasonPublic(BaseModel):
+    """A reason for a level (``dampwatch_core.findings.Reason`` as stored): its kind,
+    code, room, the message, and the numbers behind it as further fields
+    (``hours``, ``of_hours``, ``mean_temp_c`` …)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: ReasonKind | None = None
+    #: one of the engine's codes; a row stored by other means may hold another
+    code: ReasonCode | str
+    room: str | None = None
+    message: str
+
+
+class FlagPublic(BaseModel):
+    """A flag (``dampwatch_core.findings.Flag`` as stored), numbers as further fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: FlagCode | str
+    room: str | None = None
+    message: str
+
+
 class FlatRiskPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     flat_id: str
     assessed_at: datetime
     period_start: datetime | None
     period_end: datetime | None
-    damp_level: str
-    cold_level: str
+    damp_level: Level
+    cold_level: Level
     score: float
-    reasons: list[dict[str, object]]
-    flags: list[dict[str, object]]
+    reasons: list[ReasonPublic]
+    flags: list[FlagPublic]
     rooms: list[dict[str, object]]
     thresholds_version: str
     history: list[RiskHistoryPoint]

@@ -4,9 +4,13 @@ project or newer than its sensors will last)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from backend.params import invalid
+from dampwatch_core.parsing import (
+    NoOffsetError,
+    TimestampError,
+    TimestampRangeError,
+    parse_timestamp,
+)
 
 __all__ = ["MAX_TS", "MIN_TS", "check_range", "parse_time"]
 
@@ -17,24 +21,16 @@ MAX_TS = 4_102_444_800  # 2100-01-01T00:00:00Z
 def parse_time(value: str, name: str, *, bounded: bool = True) -> int:
     """Unix seconds from ``value``; a 422 with a message when it is neither form or
     (``bounded``) lies outside 2000-01-01 .. 2100-01-01."""
-    text = value.strip()
     try:
-        ts = int(text)
-    except ValueError:
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise invalid(
-                name, f"'{name}' must be Unix seconds or ISO 8601 with an offset"
-            ) from None
-        if parsed.tzinfo is None:
-            raise invalid(
-                name, f"'{name}' needs a UTC offset (e.g. 2025-11-03T08:00:00+00:00)"
-            ) from None
-        try:
-            ts = int(parsed.timestamp())
-        except (OverflowError, ValueError):
-            ts = MIN_TS - 1 if parsed.year < 2000 else MAX_TS + 1
+        ts = parse_timestamp(value, name)
+    except TimestampRangeError as exc:
+        ts = MIN_TS - 1 if exc.year < 2000 else MAX_TS + 1
+    except NoOffsetError:
+        raise invalid(
+            name, f"'{name}' needs a UTC offset (e.g. 2025-11-03T08:00:00+00:00)"
+        ) from None
+    except TimestampError:
+        raise invalid(name, f"'{name}' must be Unix seconds or ISO 8601 with an offset") from None
     return check_range(ts, name) if bounded else ts
 
 

@@ -13,6 +13,7 @@ from backend.risk.engine import ClimateGrid, EngineParams, score_grid
 from backend.risk.levels import FlatAssessment, SeriesInfo, assess_flats
 from backend.risk.mould import MaterialClass
 from backend.risk.thresholds import Thresholds, load_thresholds
+from dampwatch_core.const import DEFAULT_F_RSI
 from dampwatch_core.errors import ValidationError
 
 __all__ = ["AnalysisResult", "analyse_csv"]
@@ -41,7 +42,7 @@ def analyse_csv(
     readings_path: Path,
     *,
     outdoor_path: Path | None = None,
-    f_rsi: float = 0.75,
+    f_rsi: float = DEFAULT_F_RSI,
     material: MaterialClass = "s",
     decline: float = 0.25,
     occupied_only: bool = False,
@@ -98,7 +99,10 @@ def analyse_csv(
         outdoor_c=outdoor_grid,
     )
     daily, _ = score_grid(
-        grid, params=EngineParams(material=material, decline=decline, occupied_only=occupied_only)
+        grid,
+        params=EngineParams(
+            material=material, decline=decline, occupied_only=occupied_only, limits=th.metrics
+        ),
     )
     flats = assess_flats(daily, infos, th)
     return AnalysisResult(flats, errors, th.version)

@@ -7,17 +7,14 @@ series' median interval.
 
 from __future__ import annotations
 
-import csv
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from dampwatch_core.errors import ValidationError
+from dampwatch_core.parsing import csv_rows, parse_timestamp
 
 __all__ = [
     "OutdoorSeries",
@@ -53,22 +50,6 @@ class OutdoorSeries:
     errors: list[RowError] = field(default_factory=list)
 
 
-def parse_ts(text: str) -> int:
-    """Unix seconds, or ISO 8601 with an offset."""
-    text = text.strip()
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"ts {text!r} is neither Unix seconds nor ISO 8601") from None
-    if parsed.tzinfo is None:
-        raise ValueError(f"ts {text!r} has no UTC offset (e.g. +00:00)")
-    return int(parsed.timestamp())
-
-
 def _number(row: dict[str, str], key: str, lo: float, hi: float, optional: bool = False) -> float:
     text = (row.get(key) or "").strip()
     if not text:
@@ -84,27 +65,11 @@ def _number(row: dict[str, str], key: str, lo: float, hi: float, optional: bool 
     return value
 
 
-def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    try:
-        fh = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise ValidationError(f"cannot read {path}: {exc.strerror}") from None
-    with fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in reader.fieldnames or []]
-        reader.fieldnames = header
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise ValidationError(f"{path}:1: header lacks column(s) {', '.join(missing)}")
-        for row in reader:
-            yield reader.line_num, row
-
-
 def read_readings(path: Path) -> ReadingsTable:
     """Parse ``flat_id,room,ts,temp_c,rh_pct[,surface_c]``; bad rows go to ``errors``."""
     table = ReadingsTable()
     raw: dict[tuple[str, str], dict[int, tuple[float, float, float, int]]] = {}
-    for line, row in _rows(path, ("flat_id", "room", "ts", "temp_c", "rh_pct")):
+    for line, row in csv_rows(path, ("flat_id", "room", "ts", "temp_c", "rh_pct")):
         try:
             if None in row:
                 raise ValueError("row has more fields than the header")
@@ -112,7 +77,7 @@ def read_readings(path: Path) -> ReadingsTable:
             room = (row.get("room") or "").strip()
             if not flat or not room:
                 raise ValueError("flat_id and room are required")
-            ts = parse_ts(row.get("ts") or "")
+            ts = parse_timestamp(row.get("ts") or "")
             temp = _number(row, "temp_c", -40, 85)
             rh = _number(row, "rh_pct", 0, 100)
             surface = _number(row, "surface_c", -40, 85, optional=True)
@@ -142,9 +107,9 @@ def read_outdoor(path: Path) -> OutdoorSeries:
     """Parse ``ts,temp_c``; bad rows go to ``errors``."""
     samples: dict[int, float] = {}
     errors: list[RowError] = []
-    for line, row in _rows(path, ("ts", "temp_c")):
+    for line, row in csv_rows(path, ("ts", "temp_c")):
         try:
-            ts = parse_ts(row.get("ts") or "")
+            ts = parse_timestamp(row.get("ts") or "")
             samples[ts] = _number(row, "temp_c", -60, 60)
         except ValueError as exc:
             errors.append(RowError(line, str(exc)))

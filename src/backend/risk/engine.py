@@ -23,6 +23,7 @@ from backend.risk.heating import OCCUPIED_HOURS, cooling_time_constant_regressio
 from backend.risk.mould import MATERIALS, MaterialClass, mould_index
 from backend.risk.psychrometrics import dew_point
 from backend.risk.surfaces import surface_relative_humidity, surface_temperature
+from backend.risk.thresholds import MetricLimits, load_thresholds
 
 __all__ = [
     "FIELDS",
@@ -68,10 +69,9 @@ class EngineParams:
     material: MaterialClass = "s"
     decline: float = 0.25
     occupied_only: bool = True
-    spike_rise_pct: float = 5.0
     spike_window_s: int = 1800
-    jump_temp_c: float = 5.0
-    jump_rh_pct: float = 40.0
+    #: the limits hours are counted against (``[metrics]`` of the thresholds)
+    limits: MetricLimits = field(default_factory=lambda: load_thresholds().metrics)
 
 
 @dataclass
@@ -320,6 +320,7 @@ def _score_rows(
     grid must decide.
     """
     grid, params, k, hours = run.grid, run.params, run.k, run.hours
+    lim = params.limits
     n = r1 - r0
     temp_raw = np.asarray(grid.temp_c[r0:r1], dtype=np.float32)
     rh_raw = np.asarray(grid.rh_pct[r0:r1], dtype=np.float32)
@@ -375,20 +376,20 @@ def _score_rows(
             step[:, 0] = 0.0
             np.subtract(temp_raw[:, 1:], temp_raw[:, :-1], out=step[:, 1:])
             np.abs(step, out=step)
-            hit = step > params.jump_temp_c  # NaN: False
+            hit = step > lim.jump_temp_c  # NaN: False
             hourly[IDX["jumps"]] = hour_sum(hit.astype(np.float32))
             w = max(1, params.spike_window_s // grid.step_s)
             step[:, :w] = 0.0
             np.subtract(rh_raw[:, w:], rh_raw[:, :-w], out=step[:, w:])
-            np.greater_equal(step, params.spike_rise_pct, out=hit)
+            np.greater_equal(step, lim.spike_rise_pct, out=hit)
             hourly[IDX["spikes"]] = hour_sum(hit.astype(np.float32)) > 0
         else:
             rh_max = grid.rh_max_pct
             rh_max_grid = rh_max[r0:r1].reshape(n, hours) if rh_max is not None else rh_h
-            hourly[IDX["spikes"]] = (rh_max_grid - rh_h) >= params.spike_rise_pct
+            hourly[IDX["spikes"]] = (rh_max_grid - rh_h) >= lim.spike_rise_pct
             jumps = hourly[IDX["jumps"]]
             jumps[:, 0] = 0.0
-            jumps[:, 1:] = np.abs(np.diff(temp_h, axis=1)) > params.jump_temp_c
+            jumps[:, 1:] = np.abs(np.diff(temp_h, axis=1)) > lim.jump_temp_c
     # a stuck sensor repeats its readings, so its hourly means repeat exactly
     flat = hourly[IDX["flat_h"]]
     flat[:, 0] = 0.0
@@ -414,7 +415,7 @@ def _score_rows(
         surf_ok = np.isfinite(surf_rh)
         rh_floor = MATERIALS[params.material].rh_min
         run.active[r0:r1] = (state.mould[r0:r1] > 0) | np.any(surf_rh >= rh_floor, axis=1)
-        surf80 = surf_rh >= 80.0  # NaN: False
+        surf80 = surf_rh >= lim.surface_rh_pct  # NaN: False
     run.surface_h[r0:r1] = surface_h
     run.surf_rh[r0:r1] = surf_rh
     run.surf_n[r0:r1] = np.count_nonzero(surf_ok, axis=1)
@@ -425,15 +426,17 @@ def _score_rows(
         np.multiply(np.nan_to_num(temp_h), hours_cov, out=hourly[IDX["temp_h"]])
         np.multiply(np.nan_to_num(rh_h), hours_cov, out=hourly[IDX["rh_h"]])
         np.multiply(np.nan_to_num(dew), hours_cov, out=hourly[IDX["dew_h"]])
-        put("rh70_h", rh_h > 70.0)
+        put("rh70_h", rh_h > lim.air_rh_pct)
         put("surf_hours", surf_ok)
         put("surf80_h", surf80)
         put("cond_h", surf_ok & cond)
         put("occ_hours", occ)
-        put("below18_h", occ & (temp_h < 18.0))
-        put("below16_h", occ & (temp_h < 16.0))
-        put("dh18", occ, np.maximum(18.0 - temp_h, 0.0) * hours_cov)
-        put("implausible_h", (temp_h < 0.0) | (temp_h > 45.0))
+        put("below18_h", occ & (temp_h < lim.warm_c))
+        put("below16_h", occ & (temp_h < lim.cold_c))
+        put("dh18", occ, np.maximum(lim.warm_c - temp_h, 0.0) * hours_cov)
+        put(
+            "implausible_h", (temp_h < lim.implausible_below_c) | (temp_h > lim.implausible_above_c)
+        )
     if outdoor_h is not None:
         o_ok = np.isfinite(outdoor_h)
         put("outdoor_h", o_ok, outdoor_h)

@@ -18,6 +18,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import curve_fit
 
+from dampwatch_core.const import BEDROOM, LIVING_ROOM
+
 __all__ = [
     "OCCUPIED_HOURS",
     "cooling_time_constant",
@@ -34,10 +36,10 @@ LONDON = ZoneInfo("Europe/London")
 #: Occupied windows in local time [start hour, end hour): living rooms by day,
 #: bedrooms by night (science.md). Rooms not listed count all hours.
 OCCUPIED_HOURS: dict[str, tuple[int, int]] = {
-    "living_room": (8, 20),
+    LIVING_ROOM: (8, 20),
     "living": (8, 20),
     "lounge": (8, 20),
-    "bedroom": (20, 8),
+    BEDROOM: (20, 8),
 }
 
 

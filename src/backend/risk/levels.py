@@ -14,10 +14,20 @@ from numpy.typing import NDArray
 from backend.risk.engine import IDX, DailyMetrics
 from backend.risk.heating import self_disconnection
 from backend.risk.thresholds import Thresholds
+from dampwatch_core.const import LEVELS
+from dampwatch_core.findings import Flag, FlagCode, Reason, ReasonCode, ReasonKind
 
 __all__ = ["LEVELS", "FlatAssessment", "SeriesInfo", "assess_flats", "room_metrics"]
 
-LEVELS = ("none", "low", "medium", "high")
+# the codes bound once (an estate's assessment writes hundreds of thousands)
+_DAMP, _COLD = ReasonKind.DAMP, ReasonKind.COLD
+_SURFACE_RH_OVER_80, _CONDENSATION = ReasonCode.SURFACE_RH_OVER_80, ReasonCode.CONDENSATION
+_MOULD_INDEX, _AIR_RH_OVER_70 = ReasonCode.MOULD_INDEX, ReasonCode.AIR_RH_OVER_70
+_BELOW_18C = ReasonCode.BELOW_18C
+_SENSOR_FLATLINE, _SENSOR_JUMPS = FlagCode.SENSOR_FLATLINE, FlagCode.SENSOR_JUMPS
+_SENSOR_OUT_OF_RANGE, _DATA_GAP = FlagCode.SENSOR_OUT_OF_RANGE, FlagCode.DATA_GAP
+_POSSIBLE_SELF_DISCONNECTION = FlagCode.POSSIBLE_SELF_DISCONNECTION
+_POSSIBLE_VACANCY = FlagCode.POSSIBLE_VACANCY
 
 _HOURS, _TEMP_H, _RH_H, _DEW_H = IDX["hours"], IDX["temp_h"], IDX["rh_h"], IDX["dew_h"]
 _RH70_H, _SURF_HOURS, _SURF80_H = IDX["rh70_h"], IDX["surf_hours"], IDX["surf80_h"]
@@ -43,15 +53,16 @@ class FlatAssessment:
     damp_level: str
     cold_level: str
     score: float
-    reasons: list[dict[str, Any]] = field(default_factory=list)
-    flags: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
     rooms: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """The stored and public form, in the API's vocabulary."""
         return {
             "flat_id": self.flat_id,
-            "damp_risk": self.damp_level,
-            "cold_risk": self.cold_level,
+            "damp_level": self.damp_level,
+            "cold_level": self.cold_level,
             "score": round(self.score, 3),
             "reasons": self.reasons,
             "flags": self.flags,
@@ -239,12 +250,14 @@ def assess_flats(
         th.flags.heated_day_c,
         th.flags.unheated_day_c,
     ).tolist()
-    dth, fth, cth = th.damp, th.flags, th.cold
+    dth, fth, cth, lim = th.damp, th.flags, th.cold, th.metrics
+    surface_rh, air_rh = f"{lim.surface_rh_pct:g}", f"{lim.air_rh_pct:g}"
+    warm_c, cold_c = f"{lim.warm_c:g}", f"{lim.cold_c:g}"
     out = []
     for f, (flat_id, idx) in enumerate(zip(flat_ids, members, strict=True)):
         damp_rank, cold_rank = 0, 0
-        reasons: list[dict[str, Any]] = []
-        flags: list[dict[str, Any]] = []
+        reasons: list[Reason] = []
+        flags: list[Flag] = []
         rooms = []
         damp_score = cold_score = 0.0
         flat_hours = flat_occ = flat_b18 = flat_b16 = flat_temp = 0.0
@@ -299,19 +312,19 @@ def assess_flats(
                 if rank:
                     reasons.append(
                         {
-                            "kind": "damp",
-                            "code": "surface_rh_over_80",
+                            "kind": _DAMP,
+                            "code": _SURFACE_RH_OVER_80,
                             "room": info.room,
                             "hours": round(surf80, 1),
                             "of_hours": round(surf_h, 1),
-                            "message": f"surface RH ≥ 80 % for {surf80:.0f} h of {surf_h:.0f} h {where}",
+                            "message": f"surface RH ≥ {surface_rh} % for {surf80:.0f} h of {surf_h:.0f} h {where}",
                         }
                     )
                     if cond > 0:
                         reasons.append(
                             {
-                                "kind": "damp",
-                                "code": "condensation",
+                                "kind": _DAMP,
+                                "code": _CONDENSATION,
                                 "room": info.room,
                                 "hours": round(cond, 1),
                                 "message": f"condensation on the {room}'s coldest surface for {cond:.0f} h",
@@ -320,8 +333,8 @@ def assess_flats(
                     if mmax > 0.01:
                         reasons.append(
                             {
-                                "kind": "damp",
-                                "code": "mould_index",
+                                "kind": _DAMP,
+                                "code": _MOULD_INDEX,
                                 "room": info.room,
                                 "max": round(mmax, 2),
                                 "final": round(mfin, 2),
@@ -340,11 +353,11 @@ def assess_flats(
                 if rank:
                     reasons.append(
                         {
-                            "kind": "damp",
-                            "code": "air_rh_over_70",
+                            "kind": _DAMP,
+                            "code": _AIR_RH_OVER_70,
                             "room": info.room,
                             "hours": round(rh70, 1),
-                            "message": f"air RH over 70 % for {rh70:.0f} h of {hours:.0f} h in the {room} "
+                            "message": f"air RH over {air_rh} % for {rh70:.0f} h of {hours:.0f} h in the {room} "
                             "(no wall probe or outdoor temperature: surface risk not estimated)",
                         }
                     )
@@ -354,7 +367,7 @@ def assess_flats(
             if tot[_FLAT_H] >= fth.flatline_hours:
                 flags.append(
                     {
-                        "code": "sensor_flatline",
+                        "code": _SENSOR_FLATLINE,
                         "room": info.room,
                         "hours": tot[_FLAT_H],
                         "message": f"{room} sensor showed no change at all for {tot[_FLAT_H]:.0f} h (stuck?)",
@@ -363,7 +376,7 @@ def assess_flats(
             if tot[_JUMPS] >= fth.jumps:
                 flags.append(
                     {
-                        "code": "sensor_jumps",
+                        "code": _SENSOR_JUMPS,
                         "room": info.room,
                         "count": int(tot[_JUMPS]),
                         "message": f"{room} sensor made {int(tot[_JUMPS])} physically impossible jumps",
@@ -372,7 +385,7 @@ def assess_flats(
             if tot[_IMPLAUSIBLE_H] >= fth.implausible_hours:
                 flags.append(
                     {
-                        "code": "sensor_out_of_range",
+                        "code": _SENSOR_OUT_OF_RANGE,
                         "room": info.room,
                         "message": f"{room} sensor read implausible indoor temperatures for {tot[_IMPLAUSIBLE_H]:.0f} h",
                     }
@@ -383,7 +396,7 @@ def assess_flats(
         if coverage < fth.min_coverage:
             flags.append(
                 {
-                    "code": "data_gap",
+                    "code": _DATA_GAP,
                     "coverage": round(coverage, 3),
                     "message": f"readings cover {coverage:.0%} of the period",
                 }
@@ -402,14 +415,15 @@ def assess_flats(
             if cold_rank:
                 reasons.append(
                     {
-                        "kind": "cold",
-                        "code": "below_18c",
+                        "kind": _COLD,
+                        "code": _BELOW_18C,
                         "hours": round(flat_b18, 1),
                         "of_hours": round(flat_occ, 1),
                         "hours_below_16c": round(flat_b16, 1),
                         "mean_temp_c": round(mean_t, 1),
-                        "message": f"below 18 °C for {flat_b18:.0f} h of {flat_occ:.0f} occupied room-hours "
-                        f"({flat_b16:.0f} h below 16 °C); mean {mean_t:.1f} °C",
+                        "message": f"below {warm_c} °C for {flat_b18:.0f} h of {flat_occ:.0f} occupied "
+                        f"room-hours ({flat_b16:.0f} h below {cold_c} °C); "
+                        f"mean {mean_t:.1f} °C",
                     }
                 )
             cold_score = f18 + f16
@@ -420,7 +434,7 @@ def assess_flats(
             since = _day(day_starts[cold_days[0]]) if cold_days else "?"
             flags.append(
                 {
-                    "code": "possible_self_disconnection",
+                    "code": _POSSIBLE_SELF_DISCONNECTION,
                     "message": f"heated days then unheated since about {since} "
                     f"(daily mean now {np.nanmean(daily_mean[-2:]):.1f} °C): heating may have stopped",
                 }
@@ -430,7 +444,7 @@ def assess_flats(
         if cold_rank and spikes_per_day < fth.vacancy_spikes_per_day:
             flags.append(
                 {
-                    "code": "possible_vacancy",
+                    "code": _POSSIBLE_VACANCY,
                     "spikes_per_day": round(spikes_per_day, 2),
                     "message": f"no occupancy signature (humidity spikes {spikes_per_day:.1f}/day): "
                     "the flat may be empty; confirm before outreach",

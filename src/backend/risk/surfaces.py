@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from backend.risk.psychrometrics import dew_point, saturation_vapour_pressure
+from dampwatch_core.const import DEFAULT_F_RSI
 
 __all__ = [
     "DEFAULT_F_RSI",
@@ -23,9 +24,6 @@ __all__ = [
     "surface_temperature",
     "temperature_factor",
 ]
-
-#: UK design minimum temperature factor for dwellings [2]_.
-DEFAULT_F_RSI = 0.75
 
 FloatArray = NDArray[np.floating]
 

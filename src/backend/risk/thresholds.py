@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, fields
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from dampwatch_core.errors import ConfigError
+from dampwatch_core.tables import TableError, check_keys, number
 
-__all__ = ["ColdThresholds", "DampThresholds", "FlagThresholds", "Thresholds", "load_thresholds"]
+__all__ = [
+    "ColdThresholds",
+    "DampThresholds",
+    "FlagThresholds",
+    "MetricLimits",
+    "Thresholds",
+    "load_thresholds",
+]
+
+
+@dataclass(frozen=True)
+class MetricLimits:
+    """The limits the engine counts hours against (``[metrics]``)."""
+
+    air_rh_pct: float
+    surface_rh_pct: float
+    warm_c: float
+    cold_c: float
+    implausible_below_c: float
+    implausible_above_c: float
+    spike_rise_pct: float
+    jump_temp_c: float
 
 
 @dataclass(frozen=True)
@@ -53,6 +77,7 @@ class Thresholds:
     version: str
     window_days: int
     min_hours: float
+    metrics: MetricLimits
     damp: DampThresholds
     cold: ColdThresholds
     flags: FlagThresholds
@@ -62,23 +87,25 @@ def _section(cls: type[Any], data: dict[str, Any], name: str, source: str) -> An
     table = data.get(name)
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: missing [{name}] table")
-    wanted = {f.name for f in fields(cls)}
-    missing = wanted - table.keys()
-    unknown = table.keys() - wanted
-    if missing or unknown:
-        raise ConfigError(
-            f"{source}: [{name}] "
-            + (f"lacks {', '.join(sorted(missing))} " if missing else "")
-            + (f"has unknown {', '.join(sorted(unknown))}" if unknown else "")
-        )
-    for key, value in table.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{source}: [{name}] {key} must be a number")
-    return cls(**table)
+    wanted = [f.name for f in fields(cls)]
+    try:
+        check_keys(table, wanted)
+        return cls(**{key: number(table, key, -math.inf, math.inf) for key in wanted})
+    except TableError as exc:
+        raise ConfigError(f"{source}: [{name}] {exc}") from None
 
 
 def load_thresholds(path: Path | None = None) -> Thresholds:
     """The bundled thresholds, or a landlord's own file (validated, clear errors)."""
+    return _bundled() if path is None else _load(path)
+
+
+@cache
+def _bundled() -> Thresholds:
+    return _load(None)
+
+
+def _load(path: Path | None) -> Thresholds:
     if path is None:
         text = (files("backend.risk") / "thresholds.toml").read_text()
         source = "thresholds.toml"
@@ -103,4 +130,10 @@ def load_thresholds(path: Path | None = None) -> Thresholds:
         damp=_section(DampThresholds, data, "damp", source),
         cold=_section(ColdThresholds, data, "cold", source),
         flags=_section(FlagThresholds, data, "flags", source),
+        # a landlord's file from before [metrics] existed counts with the bundled limits
+        metrics=(
+            _bundled().metrics
+            if path is not None and "metrics" not in data
+            else _section(MetricLimits, data, "metrics", source)
+        ),
     )

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dampwatch_core.const import SETTINGS_FILENAME
 from dampwatch_core.db import migrate, require_database
 from dampwatch_core.settings import Settings, default_state_dir, load_settings
 
@@ -20,8 +21,6 @@ __all__ = [
     "settings_from_args",
     "state_settings_file",
 ]
-
-SETTINGS_FILENAME = "dampwatch.env"
 
 
 def state_settings_file(state_dir: Path) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from backend.risk.analyse import analyse_csv
 from backend.risk.thresholds import load_thresholds
+from dampwatch_core.const import DEFAULT_F_RSI
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,7 +21,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("readings", type=Path, metavar="READINGS.csv")
     parser.add_argument("--outdoor", type=Path, metavar="OUTDOOR.csv")
-    parser.add_argument("--f-rsi", type=float, default=0.75, help="temperature factor (0.75)")
+    parser.add_argument(
+        "--f-rsi",
+        type=float,
+        default=DEFAULT_F_RSI,
+        help=f"temperature factor ({DEFAULT_F_RSI})",
+    )
     parser.add_argument(
         "--material",
         choices=["vs", "s", "mr", "r"],

@@ -26,14 +26,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulators.model.estate import generate, load_estate
-    from simulators.model.evaluate import evaluate_estate
+    from dampwatch.evaluation import evaluate_estate
+    from simulators.estate import load_estate
 
     spec = load_estate(args.estate)
     if args.seed is not None:
         spec = dataclasses.replace(spec, seed=args.seed)
     t0 = time.perf_counter()
-    estate = generate(spec, end=args.end)
+    estate = spec.generate(end=args.end)
     ev = evaluate_estate(estate)
     elapsed = time.perf_counter() - t0
     print(

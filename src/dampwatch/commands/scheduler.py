@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
+from collections.abc import Sequence
 from types import FrameType
 
 from dampwatch.commands._common import add_settings_flag, settings_from_args
 from dampwatch_core.db import migrate
+from dampwatch_core.findings import Finding
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,12 +21,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(func=run)
 
 
+class LoggedFindings:
+    """A finding sink that logs each finding (flat, kind, levels; no personal data).
+    Consumers that act on findings (tickets, webhooks) are wired here beside it."""
+
+    def publish(self, findings: Sequence[Finding]) -> None:
+        for f in findings:
+            log.info(
+                "finding: %s %s %s -> %s (%s)",
+                f.flat_id,
+                f.kind.value,
+                f.level_before.value,
+                f.level_after.value,
+                ", ".join(r["code"] for r in f.reasons) or "-",
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     from backend.scheduler import build_scheduler
 
     settings = settings_from_args(args)
     migrate(settings.database_url)
-    scheduler = build_scheduler(settings)
+    scheduler = build_scheduler(settings, finding_sinks=[LoggedFindings()])
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
         scheduler.shutdown(wait=False)

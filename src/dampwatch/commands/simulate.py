@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from backend.registry import add_device, add_flat, sync_broker_credentials
+from backend.registry import add_flat, sync_broker_credentials
 from dampwatch.commands._common import add_settings_flag, settings_from_args
+from dampwatch.provision import issue_credentials, read_credentials, write_credentials
+from dampwatch_core.const import BEDROOM, LIVING_ROOM, OUTDOOR_ROOM
 from dampwatch_core.contract import Reading
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
 from dampwatch_core.errors import ServiceUnavailable
-from dampwatch_core.models import Device, utcnow
 from dampwatch_core.settings import Settings, default_state_dir, device_broker
 from simulators.publisher import DeviceCredential, DevicePublisher, SimpleClimate
 
 log = logging.getLogger(__name__)
 
-ROOMS = ("living_room", "bedroom")
+ROOMS = (LIVING_ROOM, BEDROOM)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,39 +62,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def provision(settings: Settings, count: int, cred_file: Path) -> list[DeviceCredential]:
     """Register ``count`` simulated devices (flats SIM-0001…, two rooms each), keeping
     their passwords in ``cred_file`` (mode 0600) so later runs reuse them."""
-    known: dict[str, str] = json.loads(cred_file.read_text()) if cred_file.exists() else {}
+    known = read_credentials(cred_file)
     migrate(settings.database_url)
     sessions = make_sessionmaker(make_engine(settings.database_url))
-    creds: list[DeviceCredential] = []
-    changed = False
+    wanted = [
+        (f"sim-{i + 1:06d}", f"SIM-{i // len(ROOMS) + 1:04d}", ROOMS[i % len(ROOMS)])
+        for i in range(count)
+    ]
     with sessions.begin() as session:
-        for i in range(count):
-            flat_id = f"SIM-{i // len(ROOMS) + 1:04d}"
-            room = ROOMS[i % len(ROOMS)]
-            device_id = f"sim-{i + 1:06d}"
-            existing = session.get(Device, device_id)
-            if device_id in known and existing is not None and existing.decommissioned_at is None:
-                creds.append(DeviceCredential(device_id, known[device_id]))
-                continue
+        for flat_id in dict.fromkeys(flat for _, flat, _ in wanted):
             add_flat(session, flat_id, f"Simulated flat {flat_id}", block="Simulated Court")
-            session.flush()
-            if existing is not None and existing.decommissioned_at is None:
-                # registered before but its password is lost: issue a new credential
-                existing.decommissioned_at = utcnow()
-                session.flush()
-            _, password = add_device(session, device_id, flat_id, room)
-            known[device_id] = password
-            creds.append(DeviceCredential(device_id, password))
-            changed = True
         session.flush()
+        issued, changed = issue_credentials(session, wanted, known)
         if changed and settings.broker_password_file is not None:
             sync_broker_credentials(
                 session, settings.broker_password_file, settings.broker_pid_file
             )
-    cred_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(cred_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(known, fh)
+    known.update(issued)
+    write_credentials(cred_file, known)
+    creds = [DeviceCredential(d, issued[d]) for d, _, _ in wanted]
     if changed:
         time.sleep(0.5)  # let the broker reread its password file
     return creds
@@ -166,15 +151,15 @@ def simulate(
 
 def run_estate(args: argparse.Namespace) -> int:
     """Generate the estate; write CSVs, or provision it and publish through the broker."""
-    from simulators.model.csvout import write_outdoor_csv, write_readings_csv
-    from simulators.model.estate import generate, load_estate
-    from simulators.model.provision import OUTDOOR_ROOM, outdoor_device_id, provision_estate
+    from dampwatch.provision import outdoor_device_id, provision_estate
+    from simulators.csvout import write_outdoor_csv, write_readings_csv
+    from simulators.estate import load_estate
     from simulators.publisher import DeviceSeries, FleetPublisher
 
     spec = load_estate(args.estate)
     now = int(time.time())
     if args.csv is not None:
-        estate = generate(spec, end=args.end if args.end is not None else now)
+        estate = spec.generate(end=args.end if args.end is not None else now)
         args.csv.mkdir(parents=True, exist_ok=True)
         rows = write_readings_csv(estate, args.csv / "readings.csv")
         write_outdoor_csv(estate, args.csv / "outdoor.csv")
@@ -187,7 +172,7 @@ def run_estate(args: argparse.Namespace) -> int:
         f"{spec.days} days) ...",
         flush=True,
     )
-    estate = generate(spec, end=end)
+    estate = spec.generate(end=end)
     state_dir = args.state_dir or (
         Path(args.settings).parent if args.settings else default_state_dir()
     )

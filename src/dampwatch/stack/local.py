@@ -20,6 +20,7 @@ from dampwatch.stack.influxdb import InfluxCredentials, InfluxDB
 from dampwatch.stack.mosquitto import Mosquitto
 from dampwatch.stack.ports import free_port, require_free
 from dampwatch.stack.process import ManagedProcess, wait_until
+from dampwatch_core.const import SETTINGS_FILENAME
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
 from dampwatch_core.mqtt_auth import BACKEND_USER, GATEWAY_USER, new_password
 
@@ -75,7 +76,7 @@ class LocalStack:
         self.ports = ports
         self.host = host
         self.database_url = database_url or f"sqlite:///{self.state_dir / 'dampwatch.db'}"
-        self.settings_file = self.state_dir / "dampwatch.env"
+        self.settings_file = self.state_dir / SETTINGS_FILENAME
         self.stack_file = self.state_dir / "stack.json"
         self.mosquitto = Mosquitto(
             self.state_dir / "mosquitto",

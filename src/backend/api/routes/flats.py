@@ -83,27 +83,12 @@ def flat_risk(
     if not latest:
         raise HTTPException(404, f"flat {flat_id!r} has not been assessed yet")
     a = latest[0]
-    return FlatRiskPublic(
-        flat_id=flat_id,
-        assessed_at=a.assessed_at,
-        period_start=a.period_start,
-        period_end=a.period_end,
-        damp_level=a.damp_level,
-        cold_level=a.cold_level,
-        score=a.score,
-        reasons=a.reasons,
-        flags=a.flags,
-        rooms=a.rooms,
-        thresholds_version=a.thresholds_version,
-        history=[
-            RiskHistoryPoint(
-                assessed_at=h.assessed_at,
-                damp_level=h.damp_level,
-                cold_level=h.cold_level,
-                score=h.score,
-            )
-            for h in reversed(latest[:history])
-        ],
+    stored = {name: getattr(a, name) for name in FlatRiskPublic.model_fields if name != "history"}
+    return FlatRiskPublic.model_validate(
+        {
+            **stored,
+            "history": [RiskHistoryPoint.model_validate(h) for h in reversed(latest[:history])],
+        }
     )
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from backend.risk.engine import ClimateGrid, score_grid
 from backend.risk.levels import SeriesInfo, assess_flats
 from backend.risk.thresholds import load_thresholds
+from dampwatch_core.findings import FlagCode
 from simulators.estate import EstateData
 
 __all__ = ["Evaluation", "evaluate_estate"]
@@ -96,7 +97,7 @@ def evaluate_estate(estate: EstateData) -> Evaluation:
         window = slice(max(0, d - th.window_days + 1), d + 1)
         day_end = int(daily.day_starts[d]) + 86400
         for a in assess_flats(daily, infos, th, day_slice=window):
-            vacant_flag = any(f["code"] == "possible_vacancy" for f in a.flags)
+            vacant_flag = any(f["code"] == FlagCode.POSSIBLE_VACANCY for f in a.flags)
             damp = a.damp_level in DETECTED
             outreach = a.cold_level in DETECTED and not vacant_flag
             rec = first_detect[a.flat_id]
