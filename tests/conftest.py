@@ -108,10 +108,35 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from _postgres_database(request.getfixturevalue("postgres_admin_url"))
 
 
+class AuthedStack(LocalStack):
+    """The local stack, and an API token of its first admin in ``api_headers``."""
+
+    api_headers: dict[str, str]
+
+
+def admin_api_headers(database_url: str) -> dict[str, str]:
+    """``Authorization`` for a new API token of the stack's first admin."""
+    from backend.auth.bootstrap import FIRST_ADMIN_EMAIL
+    from backend.auth.tokens import create_token
+    from backend.auth.users import find_user
+    from dampwatch_core.db import make_engine, make_sessionmaker
+
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            admin = find_user(session, FIRST_ADMIN_EMAIL)
+            assert admin is not None, "the stack made no first admin"
+            token = create_token(session, admin, "tests")[1]
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[LocalStack]:
+def stack(tmp_path: Path) -> Iterator[AuthedStack]:
     """The whole local stack (no scheduler) on free ports."""
-    local = LocalStack(tmp_path / "stack", StackPorts.free(), with_scheduler=False)
+    local = AuthedStack(tmp_path / "stack", StackPorts.free(), with_scheduler=False)
     local.start()
+    local.api_headers = admin_api_headers(local.database_url)
     yield local
     local.stop()

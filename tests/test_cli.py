@@ -162,7 +162,7 @@ def test_migrations_are_quiet_unless_verbose(tmp_path: Path) -> None:
     [
         ("DAMPWATCH_DATABSE_URL", "did you mean DAMPWATCH_DATABASE_URL?"),
         ("DAMPWATCH_MQTT_PROT", "did you mean DAMPWATCH_MQTT_PORT?"),
-        ("DAMPWATCH_XYZZY", "settings: DAMPWATCH_API_HOST"),
+        ("DAMPWATCH_XYZZY", "settings: DAMPWATCH_ALLOWED_HOSTS"),
     ],
 )
 def test_a_misspelt_environment_variable_is_an_error_naming_it(

@@ -18,6 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backend.auth.bootstrap import FIRST_ADMIN_EMAIL, FIRST_ADMIN_SECRET
+from backend.auth.tokens import create_token
+from backend.auth.users import find_user
 from backend.registry import add_device, add_flat, sync_broker_credentials
 from dampwatch.stack.mosquitto import Mosquitto
 from dampwatch.stack.ports import free_port
@@ -25,6 +28,16 @@ from dampwatch.stack.process import wait_until
 from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.settings import load_settings
 from simulators.publisher import DeviceCredential, DeviceSeries, FleetPublisher
+
+
+def _admin_token(database_url: str) -> str:
+    engine = make_engine(database_url)
+    with make_sessionmaker(engine).begin() as session:
+        admin = find_user(session, FIRST_ADMIN_EMAIL)
+        assert admin is not None
+        token = create_token(session, admin, "test")[1]
+    engine.dispose()
+    return token
 
 
 def test_up_with_simulated_devices_then_sigterm(tmp_path: Path) -> None:
@@ -57,9 +70,15 @@ def test_up_with_simulated_devices_then_sigterm(tmp_path: Path) -> None:
         endpoints = json.loads(stack_file.read_text())
         assert set(endpoints) >= {"mqtt", "influxdb", "api"}
         api = endpoints["api"]["url"]
+        # the first admin `up` made, with a token, as a person would with `dampwatch tokens`
+        secrets = json.loads((state / "secrets.json").read_text())
+        assert (state / "secrets.json").stat().st_mode & 0o777 == 0o600
+        assert len(secrets[FIRST_ADMIN_SECRET]) >= 20
+        auth = {"Authorization": f"Bearer {_admin_token(endpoints['database_url'])}"}
+        assert httpx.get(f"{api}/api/v1/flats", timeout=5).status_code == 401
         count = 0
         while time.monotonic() < deadline and count == 0:
-            r = httpx.get(f"{api}/api/v1/flats/SIM-0001/readings", timeout=5)
+            r = httpx.get(f"{api}/api/v1/flats/SIM-0001/readings", headers=auth, timeout=5)
             if r.status_code == 200:
                 count = r.json()["count"]
             time.sleep(0.5)
@@ -69,6 +88,7 @@ def test_up_with_simulated_devices_then_sigterm(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert "DampWatch is up" in out and "stopping" in out
+    assert out.count(secrets[FIRST_ADMIN_SECRET]) == 1  # printed once
     assert not (state / "stack.json").exists()
     # nothing left listening on the stack's ports
     for port in (endpoints["mqtt"]["port"],):
@@ -187,11 +207,13 @@ def test_kill_9_of_the_gateway_mid_stream_loses_nothing_and_ctrl_c_stops_all(
     )
     expected = 4 * n
     api = endpoints["api"]["url"]
+    auth = {"Authorization": f"Bearer {_admin_token(endpoints['database_url'])}"}
 
     def stored() -> int:
         r = httpx.get(
             f"{api}/api/v1/flats/KILL-1/readings",
             params={"from": ts[0] - 1, "to": ts[-1] + 1},
+            headers=auth,
             timeout=10,
         )
         return int(r.json()["count"]) if r.status_code == 200 else -1

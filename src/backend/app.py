@@ -23,7 +23,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
-from backend import api, dashboard
+from backend import api, auth, dashboard
 from backend.api.schemas import ErrorPublic, FieldErrorPublic
 from backend.readings import ReadingStore
 from dampwatch_core.db import make_engine, make_sessionmaker
@@ -83,7 +83,11 @@ def create_app(settings: Settings) -> FastAPI:
         influx.close()
         engine.dispose()
 
-    app = FastAPI(title="DampWatch", version="0.1.0", lifespan=lifespan)
+    # /docs and /redoc would load Swagger UI and Redoc from a third-party CDN, with inline
+    # script: off; the OpenAPI document at /openapi.json goes into any OpenAPI viewer
+    app = FastAPI(
+        title="DampWatch", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -125,4 +129,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=str(dashboard.STATIC_DIR)), name="static")
+    auth.install(app, settings)
     return app

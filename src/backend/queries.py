@@ -28,9 +28,13 @@ def ranked_flats(
     block: str | None = None,
     limit: int = 1000,
     offset: int = 0,
+    landlord: str | None = None,
 ) -> list[tuple[Flat, FlatRisk | None]]:
-    """Flats with their latest risk; ``risk`` order puts the highest first."""
+    """Flats with their latest risk; ``risk`` order puts the highest first. ``landlord``:
+    only that landlord's flats."""
     query = select(Flat, FlatRisk).outerjoin(FlatRisk, FlatRisk.flat_id == Flat.id)
+    if landlord is not None:
+        query = query.where(Flat.landlord == landlord)
     if block:
         query = query.where(Flat.block == block)
     if sort == "risk":
@@ -43,22 +47,23 @@ def ranked_flats(
     return [(flat, risk) for flat, risk in rows]
 
 
-def blocks(session: Session) -> list[str]:
-    rows = session.scalars(
-        select(Flat.block).where(Flat.block.is_not(None)).distinct().order_by(Flat.block)
-    )
-    return [b for b in rows if b]
+def blocks(session: Session, landlord: str | None = None) -> list[str]:
+    query = select(Flat.block).where(Flat.block.is_not(None)).distinct().order_by(Flat.block)
+    if landlord is not None:
+        query = query.where(Flat.landlord == landlord)
+    return [b for b in session.scalars(query) if b]
 
 
-def level_counts(session: Session) -> dict[str, Counter[str]]:
-    """How many flats are at each damp and cold level now."""
+def level_counts(session: Session, landlord: str | None = None) -> dict[str, Counter[str]]:
+    """How many flats (of ``landlord``, or all) are at each damp and cold level now."""
     damp: Counter[str] = Counter()
     cold: Counter[str] = Counter()
-    rows = session.execute(
-        select(FlatRisk.damp_level, FlatRisk.cold_level, func.count()).group_by(
-            FlatRisk.damp_level, FlatRisk.cold_level
-        )
-    ).all()
+    query = select(FlatRisk.damp_level, FlatRisk.cold_level, func.count()).group_by(
+        FlatRisk.damp_level, FlatRisk.cold_level
+    )
+    if landlord is not None:
+        query = query.join(Flat, Flat.id == FlatRisk.flat_id).where(Flat.landlord == landlord)
+    rows = session.execute(query).all()
     for damp_level, cold_level, count in rows:
         damp[damp_level] += count
         cold[cold_level] += count

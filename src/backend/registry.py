@@ -181,10 +181,14 @@ def decommission_device(session: Session, device_id: str) -> Device:
     return device
 
 
-def list_devices(session: Session, flat_id: str | None = None) -> list[Device]:
+def list_devices(
+    session: Session, flat_id: str | None = None, landlord: str | None = None
+) -> list[Device]:
     query = select(Device).order_by(Device.flat_id, Device.room, Device.id)
     if flat_id is not None:
         query = query.where(Device.flat_id == flat_id)
+    if landlord is not None:
+        query = query.join(Flat, Flat.id == Device.flat_id).where(Flat.landlord == landlord)
     return list(session.scalars(query))
 
 

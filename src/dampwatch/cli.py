@@ -34,6 +34,8 @@ COMMAND_MODULES = (
     "analyse",
     "evaluate",
     "cases",
+    "users",
+    "tokens",
     "contractors",
     "outbox",
 )

@@ -88,6 +88,19 @@ class Settings(BaseSettings):
     landlord: str = "default"
     #: How often the scheduler scores every flat (seconds).
     score_every_s: int = Field(default=3600, ge=10)
+    # --- access (docs/access.md)
+    #: Host names the API and dashboard answer to, comma-separated (TrustedHost).
+    allowed_hosts: str = "127.0.0.1,localhost"
+    #: A dashboard session ends after this long without a request (minutes) ...
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    #: ... and this long after sign-in, whatever the activity (hours).
+    session_max_hours: int = Field(default=12, ge=1, le=24 * 7)
+    #: Session cookie ``Secure``: None = when the request came over HTTPS.
+    session_cookie_secure: bool | None = None
+    #: Failed sign-ins for one email within the lockout time that lock it ...
+    signin_max_failures: int = Field(default=5, ge=1, le=100)
+    #: ... for this long (minutes).
+    signin_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
 
 def device_broker(settings: Settings) -> tuple[str, int]:

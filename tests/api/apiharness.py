@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
+from backend.auth.users import add_user, find_user
 from backend.registry import add_device, add_flat
 from dampwatch.stack.influxdb import InfluxDB
 from dampwatch.stack.ports import free_port
@@ -25,6 +26,10 @@ from dampwatch_core.db import make_engine, make_sessionmaker, migrate
 from dampwatch_core.influx import InfluxClient, format_line
 from dampwatch_core.models import RISK_LEVELS, FlatRisk, QuarantinedMessage, RiskAssessment
 from dampwatch_core.settings import Settings
+
+#: the admin every seeded store has (pages sign in as them, the API uses their tokens)
+ADMIN_EMAIL = "api-tests@example.org"
+ADMIN_PASSWORD = "a long test password"
 
 BLOCKS = ("Lindsey Court", "Ash & Oak House")
 
@@ -68,6 +73,7 @@ def seed(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         with make_sessionmaker(engine).begin() as session:
+            add_user(session, ADMIN_EMAIL, "admin", ADMIN_PASSWORD)
             add_flat(session, "A-1", "1 Lindsey Court", block=BLOCKS[0], floor=1)
             add_flat(session, "B-2", "2 Lindsey Court", block=BLOCKS[0], postcode="LS9 7AA")
             add_flat(session, "C-3", "3 Ash & Oak House", block=BLOCKS[1])
@@ -142,9 +148,30 @@ def sqlite_settings(tmp_path: Path, influx_db: tuple[str, str]) -> Settings:
     return Settings(database_url=url, influx_url=influx_db[0], influx_database=influx_db[1])
 
 
+def admin_headers(database_url: str) -> dict[str, str]:
+    """``Authorization`` with a new API token of an admin (who sees every landlord)."""
+    from backend.auth.tokens import create_token
+
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            admin = find_user(session, ADMIN_EMAIL) or add_user(
+                session, ADMIN_EMAIL, "admin", ADMIN_PASSWORD
+            )
+            token = create_token(session, admin, "tests")[1]
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture
 def client(seeded_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(seeded_settings), raise_server_exceptions=False) as c:
+    with TestClient(
+        create_app(seeded_settings),
+        raise_server_exceptions=False,
+        base_url="http://127.0.0.1",
+        headers=admin_headers(seeded_settings.database_url),
+    ) as c:
         yield c
 
 
@@ -152,6 +179,8 @@ def client(seeded_settings: Settings) -> Iterator[TestClient]:
 class LiveServer:
     url: str
     app: FastAPI
+    #: ``Authorization`` of an admin's API token (set by the fixtures that seed a store)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def serve(app: FastAPI) -> Iterator[LiveServer]:
@@ -174,4 +203,15 @@ def serve(app: FastAPI) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def live_api(seeded_settings: Settings) -> Iterator[LiveServer]:
-    yield from serve(create_app(seeded_settings))
+    for server in serve(create_app(seeded_settings)):
+        server.headers = admin_headers(seeded_settings.database_url)
+        yield server
+
+
+def sign_in_page(page, base_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign a Playwright page in as the seeded admin, through the sign-in form."""
+    page.goto(base_url + "/signin")
+    page.fill("#email", ADMIN_EMAIL)
+    page.fill("#password", ADMIN_PASSWORD)
+    page.click("#signin button[type=submit]")
+    page.wait_for_url(base_url + "/")

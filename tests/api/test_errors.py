@@ -10,11 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from apiharness import admin_headers
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
 from dampwatch.stack.ports import free_port
 from dampwatch_core.settings import Settings
+
+LOCAL = "http://localhost"
 
 FLATS = "/api/v1/flats"
 BAD_NUMBERS = ["99999999999999999999", str(2**63), str(2**63 - 1), str(2**64), "-1", "1e3", "x"]
@@ -146,7 +149,11 @@ def down_client(
 ) -> Iterator[tuple[TestClient, str]]:
     url = store_down_url(database_url, tmp_path)
     settings = Settings(database_url=url, influx_url=influx_db[0], influx_database=influx_db[1])
-    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+    # a well-formed token: checking it needs the store, which is down
+    token = {"Authorization": "Bearer dwt_000000000000_" + "A" * 43}
+    with TestClient(
+        create_app(settings), raise_server_exceptions=False, base_url=LOCAL, headers=token
+    ) as c:
         yield c, url
 
 
@@ -175,7 +182,12 @@ def test_readings_are_503_without_the_influx_address_when_influxdb_is_down(
     dead = f"http://127.0.0.1:{free_port()}"
     settings = seeded_settings.model_copy(update={"influx_url": dead})
     caplog.set_level(logging.DEBUG)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+    with TestClient(
+        create_app(settings),
+        raise_server_exceptions=False,
+        base_url=LOCAL,
+        headers=admin_headers(settings.database_url),
+    ) as c:
         r = c.get(f"{FLATS}/A-1/readings")
         page = c.get("/flats/A-1")
     assert r.status_code == 503 and "unavailable" in r.json()["detail"]
@@ -189,7 +201,12 @@ def test_readings_are_503_without_the_influx_address_when_influxdb_is_down(
 
 def test_an_influxdb_error_is_not_passed_through(seeded_settings: Settings) -> None:
     settings = seeded_settings.model_copy(update={"influx_database": "no_such_database"})
-    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+    with TestClient(
+        create_app(settings),
+        raise_server_exceptions=False,
+        base_url=LOCAL,
+        headers=admin_headers(settings.database_url),
+    ) as c:
         r = c.get(f"{FLATS}/A-1/readings")
     assert r.status_code == 503, r.text
     assert "no_such_database" not in r.text and "database not found" not in r.text
@@ -226,7 +243,12 @@ def test_a_service_error_is_answered_without_its_words(sqlite_settings: Settings
     def rejected() -> None:
         raise InfluxWriteRejected(f"query failed: {secret}")
 
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(
+        app,
+        raise_server_exceptions=False,
+        base_url=LOCAL,
+        headers=admin_headers(sqlite_settings.database_url),
+    ) as c:
         for route in ("/api/v1/test-unavailable", "/api/v1/test-rejected"):
             r = c.get(route)
             assert r.status_code == 503, route

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from apiharness import write_readings
+from apiharness import admin_headers, write_readings
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
@@ -23,7 +23,12 @@ T0 = 1_760_000_000 // 3600 * 3600
 
 @pytest.fixture
 def api(sqlite_settings: Settings) -> Any:
-    with TestClient(create_app(sqlite_settings), raise_server_exceptions=False) as c:
+    with TestClient(
+        create_app(sqlite_settings),
+        raise_server_exceptions=False,
+        base_url="http://127.0.0.1",
+        headers=admin_headers(sqlite_settings.database_url),
+    ) as c:
         yield c
 
 

@@ -44,6 +44,8 @@ def test_no_server_error_and_every_response_matches_its_schema(
             cli,
             "run",
             f"{live_api.url}/openapi.json",
+            "--header",
+            f"Authorization: {live_api.headers['Authorization']}",
             "--checks",
             CHECKS,
             "--phases",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -10,9 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apiharness import LiveServer, write_readings
+from apiharness import LiveServer, sign_in_page, write_readings
 
 from backend.app import create_app
+from backend.auth.bootstrap import FIRST_ADMIN_EMAIL, FIRST_ADMIN_SECRET
 from backend.registry import add_device, add_flat, sync_broker_credentials
 from dampwatch.stack.local import LocalStack
 from dampwatch_core.contract import Reading
@@ -94,7 +96,12 @@ def test_officer_finds_the_worst_flat_and_sees_why(stack: LocalStack, tmp_path: 
     poll(lambda: publisher.upload(readings) is not None, 15, "the broker to accept the device")
     poll(
         lambda: (
-            httpx.get(f"{stack.api_url}/api/v1/flats/B-2/readings", timeout=5).json()["count"] == 10
+            httpx.get(
+                f"{stack.api_url}/api/v1/flats/B-2/readings",
+                headers=stack.api_headers,
+                timeout=5,
+            ).json()["count"]
+            == 10
         ),
         20,
         "the readings to be stored",
@@ -114,6 +121,12 @@ def test_officer_finds_the_worst_flat_and_sees_why(stack: LocalStack, tmp_path: 
         )
         page = browser.new_page()
         page.goto(stack.api_url + "/")
+        # signed out: the sign-in form; the stack's first admin signs in
+        secrets = json.loads((stack.state_dir / "secrets.json").read_text())
+        page.fill("#email", FIRST_ADMIN_EMAIL)
+        page.fill("#password", secrets[FIRST_ADMIN_SECRET])
+        page.click("#signin button[type=submit]")
+        page.wait_for_selector("#flats")
         rows = page.locator("#flats tbody tr")
         assert rows.count() == 3
         assert rows.nth(0).inner_text().startswith("B-2")
@@ -184,6 +197,7 @@ def test_officer_filters_by_block_and_pages_through_it(
     from playwright.sync_api import expect
 
     page = browser_page
+    sign_in_page(page, estate_server.url)
     page.goto(estate_server.url + "/")
     rows = page.locator("#flats tbody tr")
     expect(rows).to_have_count(100)
@@ -218,6 +232,7 @@ def test_officer_filters_the_quarantine_by_reason(live_api: LiveServer, browser_
     from playwright.sync_api import expect
 
     page = browser_page
+    sign_in_page(page, live_api.url)
     page.goto(live_api.url + "/quarantine")
     rows = page.locator("#quarantine tbody tr")
     expect(rows).to_have_count(2)

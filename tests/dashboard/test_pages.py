@@ -7,7 +7,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from apiharness import assess
+from apiharness import admin_headers, assess
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -91,7 +91,11 @@ def estate_with(settings: Settings, flats: int, assessed: int = 20) -> TestClien
         for i in range(assessed):
             assess(session, f"X-{i:03d}", "medium", "none", ["test"], score=float(i))
     engine.dispose()
-    return TestClient(create_app(settings))
+    return TestClient(
+        create_app(settings),
+        base_url="http://localhost",
+        headers=admin_headers(settings.database_url),
+    )
 
 
 def test_paging_through_a_block_keeps_the_filter_and_ends(sqlite_settings: Settings) -> None:

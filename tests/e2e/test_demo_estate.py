@@ -56,7 +56,12 @@ def test_estate_through_the_stack_ranks_damp_and_cold_first(stack: LocalStack) -
     settings = load_settings(stack.settings_file)
     assessed = score_risk(settings, make_sessionmaker(make_engine(stack.database_url)))
     assert assessed == 12
-    ranking = httpx.get(f"{stack.api_url}/api/v1/flats", params={"sort": "risk"}, timeout=10).json()
+    ranking = httpx.get(
+        f"{stack.api_url}/api/v1/flats",
+        params={"sort": "risk"},
+        headers=stack.api_headers,
+        timeout=10,
+    ).json()
     scenario = {f.flat_id: f.scenario for f in estate.flats}
     flats = [r for r in ranking if r["id"] in scenario]
     top = {scenario[r["id"]] for r in flats[:5]}
@@ -65,5 +70,7 @@ def test_estate_through_the_stack_ranks_damp_and_cold_first(stack: LocalStack) -
         assert scenario[r["id"]] in ("healthy", "faulty_sensor")
         assert r["damp_level"] in ("none", "low") and r["cold_level"] in ("none", "low")
     empty = next(r for r in flats if scenario[r["id"]] == "empty")
-    risk = httpx.get(f"{stack.api_url}/api/v1/flats/{empty['id']}/risk", timeout=10).json()
+    risk = httpx.get(
+        f"{stack.api_url}/api/v1/flats/{empty['id']}/risk", headers=stack.api_headers, timeout=10
+    ).json()
     assert any(f["code"] == "possible_vacancy" for f in risk["flags"])

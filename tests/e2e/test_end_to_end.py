@@ -62,6 +62,7 @@ def readings(stack: LocalStack, flat: str, start: int, end: int) -> list[dict]:
     r = httpx.get(
         f"{stack.api_url}/api/v1/flats/{flat}/readings",
         params={"from": start, "to": end},
+        headers=stack.api_headers,
         timeout=5,
     )
     assert r.status_code == 200, r.text
@@ -105,7 +106,9 @@ def test_one_reading_end_to_end(stack: LocalStack, capsys, tmp_path: Path) -> No
         (now - 300, 19.52, 64.8, None, "bedroom", device),
         (now, 19.47, 65.1, 14.2, "bedroom", device),
     ]
-    dev = httpx.get(f"{stack.api_url}/api/v1/devices/{device}", timeout=5).json()
+    dev = httpx.get(
+        f"{stack.api_url}/api/v1/devices/{device}", headers=stack.api_headers, timeout=5
+    ).json()
     assert (dev["last_seq"], dev["batt_mv"], dev["fw"], dev["state"]) == (
         1042,
         2980,
@@ -171,7 +174,9 @@ def test_contract_breaches_are_quarantined_and_the_rest_stored(
     assert [(r["ts"], r["temp_c"]) for r in got] == [(now - 10, 21.5)]
 
     def counts() -> dict[str, int]:
-        return httpx.get(f"{stack.api_url}/api/v1/quarantine/counts", timeout=5).json()
+        return httpx.get(
+            f"{stack.api_url}/api/v1/quarantine/counts", headers=stack.api_headers, timeout=5
+        ).json()
 
     assert wait_for(
         lambda: (
@@ -179,7 +184,10 @@ def test_contract_breaches_are_quarantined_and_the_rest_stored(
         )
     ), counts()
     items = httpx.get(
-        f"{stack.api_url}/api/v1/quarantine", params={"reason": "not_json"}, timeout=5
+        f"{stack.api_url}/api/v1/quarantine",
+        params={"reason": "not_json"},
+        headers=stack.api_headers,
+        timeout=5,
     ).json()
     assert items[0]["payload_preview"] == "not json" and items[0]["device_id"] == device
     metrics = httpx.get(stack.metrics_url, timeout=5).text
@@ -190,17 +198,23 @@ def test_contract_breaches_are_quarantined_and_the_rest_stored(
 def test_api_rejects_bad_requests_with_a_message(stack: LocalStack, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     provision(stack, capsys, tmp_path, {"esp32-0000000000d1": ("FLAT-D", "bedroom")})
     base = f"{stack.api_url}/api/v1/flats"
-    r = httpx.get(f"{base}/NOPE/readings", timeout=5)
+    auth = stack.api_headers
+    r = httpx.get(f"{base}/NOPE/readings", headers=auth, timeout=5)
     assert r.status_code == 404 and "NOPE" in r.json()["detail"]
-    r = httpx.get(f"{base}/FLAT-D/readings", params={"from": "yesterday"}, timeout=5)
+    r = httpx.get(f"{base}/FLAT-D/readings", params={"from": "yesterday"}, headers=auth, timeout=5)
     assert r.status_code == 422 and "ISO 8601" in r.json()["detail"]
-    r = httpx.get(f"{base}/FLAT-D/readings", params={"from": "2025-11-03T08:00:00"}, timeout=5)
+    r = httpx.get(
+        f"{base}/FLAT-D/readings", params={"from": "2025-11-03T08:00:00"}, headers=auth, timeout=5
+    )
     assert r.status_code == 422 and "offset" in r.json()["detail"]
-    r = httpx.get(f"{base}/FLAT-D/readings", params={"from": 200, "to": 100}, timeout=5)
+    r = httpx.get(
+        f"{base}/FLAT-D/readings", params={"from": 200, "to": 100}, headers=auth, timeout=5
+    )
     assert r.status_code == 422 and "before" in r.json()["detail"]
     r = httpx.get(
         f"{base}/FLAT-D/readings",
         params={"from": "2025-11-03T08:00:00+00:00", "to": "2025-11-04T08:00:00Z"},
+        headers=auth,
         timeout=5,
     )
     assert r.status_code == 200 and r.json()["count"] == 0

@@ -57,6 +57,7 @@ def test_fleet_replays_history_in_order_and_loses_nothing(stack: LocalStack) -> 
         r = httpx.get(
             f"{stack.api_url}/api/v1/flats/{flat}/readings",
             params={"from": now - 3 * 3600, "to": now + 1},
+            headers=stack.api_headers,
             timeout=5,
         )
         return r.json()["readings"]

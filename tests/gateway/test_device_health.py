@@ -64,9 +64,9 @@ def test_status_and_telemetry_update_device_health(stack: LocalStack) -> None:
         "deepsleep",
     )
     assert (device.drops, device.buffered, device.sensor_failures) == (16, 120, 2)
-    api = httpx.get(f"{stack.api_url}/api/v1/devices", timeout=5).json()
+    api = httpx.get(f"{stack.api_url}/api/v1/devices", headers=stack.api_headers, timeout=5).json()
     assert [(d["drops"], d["buffered"], d["sensor_failures"]) for d in api] == [(16, 120, 2)]
-    page = httpx.get(f"{stack.api_url}/devices", timeout=5).text
+    page = httpx.get(f"{stack.api_url}/devices", headers=stack.api_headers, timeout=5).text
     assert "16 / 120 / 2" in page
     assert device.last_seen is not None
     first_seen = device.last_seen

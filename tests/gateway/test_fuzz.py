@@ -92,7 +92,10 @@ def test_hostile_payloads_are_quarantined_and_the_gateway_survives(stack: LocalS
     # (13 hostile messages, 2 from the retired device, 2 from the stranger)
     items = poll(
         lambda: httpx.get(
-            f"{stack.api_url}/api/v1/quarantine", params={"limit": 100}, timeout=5
+            f"{stack.api_url}/api/v1/quarantine",
+            params={"limit": 100},
+            headers=stack.api_headers,
+            timeout=5,
         ).json(),
         lambda got: len(got) >= len(hostile) + 4,
         20,

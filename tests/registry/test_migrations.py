@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, select
 from sqlalchemy import inspect as sa_inspect
 
+from dampwatch_core import models_auth  # noqa: F401  (its tables join Base.metadata)
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
 from dampwatch_core.models import (
     Base,
@@ -83,6 +84,25 @@ def assert_kept(before: Snapshot, after: Snapshot, step: str) -> None:
             assert after[table][column] == before[table][column], (
                 f"{step}: {table}.{column} changed"
             )
+
+
+def plant_auth_data(engine: Engine) -> None:
+    """A user, a token, a session, a throttled address, an audit event."""
+    from dampwatch_core.models_auth import ApiToken, AuditEvent, SigninThrottle, User, WebSession
+
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    with make_sessionmaker(engine).begin() as s:
+        user = User(email="a@b.example", role="officer", landlord="north", password_hash="x")
+        s.add(user)
+        s.flush()
+        s.add_all(
+            [
+                ApiToken(user_id=user.id, public_id="0123456789ab", token_hash="0" * 64),
+                WebSession(id_hash="1" * 64, user_id=user.id, csrf_token="c", expires_at=now),
+                SigninThrottle(email="x@y.example", failures=2, first_failure_at=now),
+                AuditEvent(actor="cli", action="user.created", subject_id=str(user.id)),
+            ]
+        )
 
 
 def plant_data(engine: Engine) -> None:
@@ -199,6 +219,7 @@ def test_migrations_keep_data_down_and_up_step_by_step(database_url: str) -> Non
     engine = make_engine(database_url)
     try:
         plant_data(engine)
+        plant_auth_data(engine)
         at_head = snapshot(engine)
         assert all(t["__count__"][0] > 0 for t in at_head.values()), "plant every table"
         for index in range(len(revs) - 1, 0, -1):

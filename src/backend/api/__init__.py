@@ -6,7 +6,7 @@ dashboard, so neither package imports the other.
 
 from fastapi import APIRouter
 
-from backend.api.routes import devices, flats, quarantine
+from backend.api.routes import audit, devices, flats, quarantine
 
 __all__ = ["router"]
 
@@ -14,3 +14,4 @@ router = APIRouter()
 router.include_router(flats.router)
 router.include_router(devices.router)
 router.include_router(quarantine.router)
+router.include_router(audit.router)

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from backend.auth import Admin, EstateViewer, check_landlord, landlord_filter
+from backend.auth.deps import template_context
 from backend.dashboard.charts import Line, line_chart
 from backend.deps import ReadingsDep, SessionDep
 from backend.params import CODE_PATTERN, MAX_OFFSET, TEXT_PATTERN, FlatIdPath
@@ -31,14 +33,21 @@ from dampwatch_core.models import Flat
 __all__ = ["PER_PAGE", "error_page", "router"]
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates = Jinja2Templates(
+    directory=str(Path(__file__).parent / "templates"), context_processors=[template_context]
+)
 
 PER_PAGE = 100
 #: the flat page charts raw readings up to a week, hourly means beyond
 RAW_CHART_S = 7 * 86400 + 1
 CHART_ROWS = 20_000
 MAX_PAGE = MAX_OFFSET // PER_PAGE
-TITLES = {404: "Not found", 422: "Cannot show that", 503: "Temporarily unavailable"}
+TITLES = {
+    403: "Not permitted",
+    404: "Not found",
+    422: "Cannot show that",
+    503: "Temporarily unavailable",
+}
 
 
 def _when(value: datetime | None) -> str:
@@ -64,13 +73,20 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
 def estate(
     request: Request,
     session: SessionDep,
+    user: EstateViewer,
     block: Annotated[str | None, Query(max_length=128, pattern=TEXT_PATTERN)] = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     per_page = PER_PAGE
+    landlord = landlord_filter(user)
     # one more than a page, to know whether there is a next one
     rows = ranked_flats(
-        session, sort="risk", block=block or None, limit=per_page + 1, offset=(page - 1) * per_page
+        session,
+        sort="risk",
+        block=block or None,
+        limit=per_page + 1,
+        offset=(page - 1) * per_page,
+        landlord=landlord,
     )
     return templates.TemplateResponse(
         request,
@@ -78,9 +94,9 @@ def estate(
         {
             "rows": rows[:per_page],
             "has_next": len(rows) > per_page,
-            "blocks": blocks(session),
+            "blocks": blocks(session, landlord),
             "block": block or "",
-            "counts": level_counts(session),
+            "counts": level_counts(session, landlord),
             "page": page,
             "per_page": per_page,
         },
@@ -92,12 +108,12 @@ def flat_page(
     request: Request,
     flat_id: FlatIdPath,
     session: SessionDep,
+    user: EstateViewer,
     readings: ReadingsDep,
     days: Annotated[int, Query(ge=1, le=90)] = 7,
 ) -> HTMLResponse:
     flat = session.get(Flat, flat_id)
-    if flat is None:
-        raise HTTPException(404, f"flat {flat_id!r} not found")
+    check_landlord(user, flat.landlord if flat is not None else None, f"flat {flat_id!r}")
     assessments = flat_assessments(session, flat_id, 90)
     end = int(time.time())
     try:
@@ -152,14 +168,16 @@ def _chart_rows(readings: ReadingStore, flat_id: str, start: int, end: int) -> l
 
 
 @router.get("/devices", response_class=HTMLResponse)
-def devices_page(request: Request, session: SessionDep) -> HTMLResponse:
-    return templates.TemplateResponse(request, "devices.html", {"devices": list_devices(session)})
+def devices_page(request: Request, session: SessionDep, user: EstateViewer) -> HTMLResponse:
+    found = list_devices(session, landlord=landlord_filter(user))
+    return templates.TemplateResponse(request, "devices.html", {"devices": found})
 
 
 @router.get("/quarantine", response_class=HTMLResponse)
 def quarantine_page(
     request: Request,
     session: SessionDep,
+    _user: Admin,
     reason: Annotated[str | None, Query(max_length=64, pattern=CODE_PATTERN)] = None,
 ) -> HTMLResponse:
     return templates.TemplateResponse(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from backend.auth import audit
 from backend.registry import add_device, decommission_device, list_devices, sync_broker_credentials
 from dampwatch.commands._common import (
     add_json_flag,
@@ -59,6 +60,14 @@ def run_add(args: argparse.Namespace) -> int:
     with sessions.begin() as session:
         device, password = add_device(session, args.device_id, args.flat, args.room)
         session.flush()
+        audit.record(
+            session,
+            audit.DEVICE_ADDED,
+            audit.cli_actor(),
+            subject_type="device",
+            subject_id=device.id,
+            detail={"flat_id": device.flat_id, "room": device.room},
+        )
         _sync(settings, session)
         result = {
             "device_id": device.id,
@@ -115,6 +124,13 @@ def run_decommission(args: argparse.Namespace) -> int:
     with sessions.begin() as session:
         device = decommission_device(session, args.device_id)
         session.flush()
+        audit.record(
+            session,
+            audit.DEVICE_DECOMMISSIONED,
+            audit.cli_actor(),
+            subject_type="device",
+            subject_id=device.id,
+        )
         _sync(settings, session)
         result = {"device_id": device.id, "decommissioned_at": device.decommissioned_at}
     emit(result, args.json, f"decommissioned {args.device_id}")

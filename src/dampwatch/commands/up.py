@@ -89,6 +89,12 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     print(f"dampwatch up: starting the stack in {state_dir} ...", flush=True)
     stack.start()
+    if stack.first_admin is not None:
+        print(
+            f"dampwatch up: first admin {stack.first_admin[0]}, password {stack.first_admin[1]}\n"
+            f"  (shown once; kept in {stack.state_dir / 'secrets.json'})",
+            flush=True,
+        )
     simulator: ManagedProcess | None = None
     try:
         if args.estate or args.simulate:
@@ -115,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             simulator.start()
         print(
             "DampWatch is up:\n"
-            f"  dashboard/API  {stack.api_url}/docs\n"
+            f"  dashboard/API  {stack.api_url}/\n"
             f"  MQTT broker    {stack.mosquitto.url} (devices), "
             f"{stack.mosquitto.service_url} (services)\n"
             f"  InfluxDB       {stack.influx.url} (database {stack.influx.database})\n"

@@ -89,6 +89,8 @@ class LocalStack:
         self.score_every_s = score_every_s
         self.services: list[ManagedProcess] = []
         self._secrets: dict[str, str] = {}
+        #: (email, password) of the admin this start created, when the store had no user
+        self.first_admin: tuple[str, str] | None = None
 
     # ------------------------------------------------------------------ config
     def _load_secrets(self) -> dict[str, str]:
@@ -184,6 +186,7 @@ class LocalStack:
             raise
 
     def _start(self) -> None:
+        from backend.auth.bootstrap import ensure_first_admin
         from backend.registry import sync_broker_credentials
 
         self._secrets = self._load_secrets()
@@ -193,6 +196,7 @@ class LocalStack:
         )
         self._write_settings()
         migrate(self.database_url)
+        self.first_admin = ensure_first_admin(self.database_url, self.state_dir / "secrets.json")
         self.mosquitto.service_hashes.clear()
         for user in (GATEWAY_USER, BACKEND_USER):
             self.mosquitto.add_user(user, self._secrets[user])

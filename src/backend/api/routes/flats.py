@@ -6,6 +6,7 @@ import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
+from sqlalchemy.orm import Session
 
 from backend.api.cursor import CURSOR_PATTERN, ReadingsCursor, decode_cursor, encode_cursor
 from backend.api.schemas import (
@@ -19,6 +20,7 @@ from backend.api.schemas import (
     RiskHistoryPoint,
 )
 from backend.api.timeparams import check_range, parse_time
+from backend.auth import EstateViewer, Principal, check_landlord, landlord_filter
 from backend.deps import ReadingsDep, SessionDep
 from backend.params import FlatIdPath, Offset, invalid
 from backend.queries import flat_assessments, ranked_flats
@@ -34,15 +36,26 @@ DEFAULT_ROWS = 10_000
 MAX_ROWS = 20_000
 
 
+def _visible_flat(session: Session, user: Principal, flat_id: str) -> Flat:
+    """The flat, if it is ``user``'s landlord's (403 otherwise, and for no such flat)."""
+    flat = session.get(Flat, flat_id)
+    check_landlord(user, flat.landlord if flat is not None else None, f"flat {flat_id!r}")
+    assert flat is not None
+    return flat
+
+
 @router.get("")
 def list_flats(
     session: SessionDep,
+    user: EstateViewer,
     sort: Literal["id", "risk"] = "id",
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Offset = 0,
 ) -> list[FlatRiskSummary]:
     """Flats with their latest risk; ``sort=risk`` puts the highest risk first."""
-    rows = ranked_flats(session, sort=sort, limit=limit, offset=offset)
+    rows = ranked_flats(
+        session, sort=sort, limit=limit, offset=offset, landlord=landlord_filter(user)
+    )
     return [
         FlatRiskSummary(
             id=flat.id,
@@ -61,11 +74,11 @@ def list_flats(
 def flat_risk(
     flat_id: FlatIdPath,
     session: SessionDep,
+    user: EstateViewer,
     history: Annotated[int, Query(ge=0, le=1000, description="past assessments to include")] = 90,
 ) -> FlatRiskPublic:
     """The latest assessment with its reasons and per-room metrics, and the trend."""
-    if session.get(Flat, flat_id) is None:
-        raise HTTPException(404, f"flat {flat_id!r} not found")
+    _visible_flat(session, user, flat_id)
     latest = flat_assessments(session, flat_id, max(history, 1))
     if not latest:
         raise HTTPException(404, f"flat {flat_id!r} has not been assessed yet")
@@ -80,17 +93,15 @@ def flat_risk(
 
 
 @router.get("/{flat_id}", responses=NOT_FOUND)
-def get_flat(flat_id: FlatIdPath, session: SessionDep) -> FlatPublic:
-    flat = session.get(Flat, flat_id)
-    if flat is None:
-        raise HTTPException(404, f"flat {flat_id!r} not found")
-    return FlatPublic.model_validate(flat)
+def get_flat(flat_id: FlatIdPath, session: SessionDep, user: EstateViewer) -> FlatPublic:
+    return FlatPublic.model_validate(_visible_flat(session, user, flat_id))
 
 
 @router.get("/{flat_id}/readings", responses=NOT_FOUND)
 def flat_readings(
     flat_id: FlatIdPath,
     session: SessionDep,
+    user: EstateViewer,
     readings: ReadingsDep,
     start: Annotated[
         str | None, Query(alias="from", max_length=64, description="Unix s or ISO 8601")
@@ -115,8 +126,7 @@ def flat_readings(
     ``partial`` and has a ``next_cursor``; the cursor carries the window, so the next
     page is ``?cursor=`` alone. Windows over a week are answered from hourly aggregates
     unless ``resolution=raw``."""
-    if session.get(Flat, flat_id) is None:
-        raise HTTPException(404, f"flat {flat_id!r} not found")
+    _visible_flat(session, user, flat_id)
     if cursor is not None:
         c = decode_cursor(cursor)
         for name, given, carried in (("from", start, c.start), ("to", end, c.end)):

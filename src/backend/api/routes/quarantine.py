@@ -7,11 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from backend.api.schemas import ERRORS, QuarantinePublic
+from backend.auth import require_role
 from backend.deps import SessionDep
 from backend.params import CODE_PATTERN, TEXT_PATTERN
 from backend.queries import quarantine_counts, recent_quarantine
 
-router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"], responses=ERRORS)
+# payloads can come from any landlord's devices, or from none: admins only
+router = APIRouter(
+    prefix="/api/v1/quarantine",
+    tags=["quarantine"],
+    dependencies=[require_role("admin")],
+    responses=ERRORS,
+)
 
 PREVIEW_BYTES = 512
 
