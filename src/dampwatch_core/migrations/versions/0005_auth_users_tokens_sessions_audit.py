@@ -1,7 +1,7 @@
 """auth: users, API tokens, web sessions, sign-in throttle, append-only audit log
 
 Revision ID: 0005
-Revises: 0006
+Revises: 0004
 Create Date: 2026-12-01 16:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from dampwatch_core.models import UTCDateTime
 
 revision = "0005"
-down_revision = "0006"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """cases work orders contractors outbox
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01
 
 Down revision is the head of main when last rebased (0004); re-point it if 0005 lands first.
@@ -15,7 +15,7 @@ from alembic import op
 import dampwatch_core.models
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
