@@ -31,7 +31,14 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
 # Python packages, in a virtual environment in the checkout.
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test]'
+# Exactly the versions in requirements.lock, each checked against its hash; then the
+# project itself without resolving again (see "Dependencies" in the README).
+.venv/bin/python -m pip install -q --require-hashes -r requirements.lock
+.venv/bin/python -m pip install -q --no-deps -e .
+.venv/bin/python -m pip check >/dev/null || {
+  .venv/bin/python -m pip check >&2
+  echo "setup: requirements.lock does not satisfy pyproject.toml: regenerate it (README, Dependencies)" >&2
+  exit 1; }
 
 case "$mode" in
   run)
