@@ -34,7 +34,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["tests/alerting/test_clocks.py"],
     ),
     "messages": (["src/alerting/messages/"], ["tests/alerting/test_messages_pure.py"]),
-    "contract": (["src/dampwatch_core/contract.py"], ["tests/core/test_contract.py"]),
+    "contract": (
+        ["src/dampwatch_core/contract.py"],
+        ["tests/core/test_contract.py", "tests/core/test_contract_edges.py"],
+    ),
     "physics": (
         [
             "src/backend/risk/psychrometrics.py",
