@@ -23,9 +23,9 @@ from typing import Any, Final, Literal
 from dampwatch_core.errors import ContractError
 
 __all__ = [
+    "CLOCK_TOLERANCE_S",
     "CONFIG_RANGES",
     "CONTRACT_VERSION",
-    "CLOCK_TOLERANCE_S",
     "CONTROL_CHARS_RE",
     "DEFAULT_MAX_AGE_S",
     "DEVICE_ID_RE",

@@ -124,9 +124,7 @@ def test_sent_beyond_60_s_shifts_every_reading(offset: int, shifted: bool) -> No
     (device clock minus true time) either way."""
     now = 1_764_201_600
     device_ts = [now + offset - 600, now + offset]
-    payload = encode_telemetry(
-        1, [Reading(ts, 20.0, 50.0) for ts in device_ts], sent=now + offset
-    )
+    payload = encode_telemetry(1, [Reading(ts, 20.0, 50.0) for ts in device_ts], sent=now + offset)
     t = parse_telemetry(payload, now=now + 0.4)  # receive time need not be whole seconds
     assert t.sent == now + offset
     assert t.clock_offset_s == offset
@@ -161,8 +159,13 @@ def test_future_rule_applies_to_corrected_times() -> None:
 
 @pytest.mark.parametrize(
     ("sent", "reason"),
-    [("1764201600", "wrong_type"), (1.5, "wrong_type"), (True, "wrong_type"),
-     (-1, "out_of_range"), (2**32, "out_of_range")],
+    [
+        ("1764201600", "wrong_type"),
+        (1.5, "wrong_type"),
+        (True, "wrong_type"),
+        (-1, "out_of_range"),
+        (2**32, "out_of_range"),
+    ],
 )
 def test_sent_wrong_type_or_out_of_range_is_a_violation(sent: object, reason: str) -> None:
     payload = json.dumps(
