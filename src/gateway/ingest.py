@@ -69,6 +69,8 @@ class HealthUpdate:
     drops: int | None = None
     buffered: int | None = None
     sensor_failures: int | None = None
+    #: the device's clock minus the receive time (s), from telemetry's ``sent``
+    clock_offset_s: int | None = None
 
     def merge(self, later: HealthUpdate) -> None:
         """Take what a later message says; keep what it leaves out."""
@@ -90,6 +92,7 @@ HEALTH_FIELDS: Final = (
     "drops",
     "buffered",
     "sensor_failures",
+    "clock_offset_s",
 )
 
 
@@ -185,6 +188,7 @@ def handle_message(msg: Received, directory: DeviceDirectory, *, max_age_s: floa
     if kind != "telemetry":
         return out
     try:
+        # received_at is the true time: a ``sent`` off by > 60 s shifts the readings
         telemetry = parse_telemetry(msg.payload, now=msg.received_at, max_age_s=max_age_s)
     except ContractError as exc:
         out.quarantine(exc.reason, str(exc))
@@ -203,4 +207,5 @@ def handle_message(msg: Received, directory: DeviceDirectory, *, max_age_s: floa
     update.fw = telemetry.fw
     update.batt_mv = telemetry.batt_mv
     update.rssi_dbm = telemetry.rssi_dbm
+    update.clock_offset_s = telemetry.clock_offset_s
     return out
