@@ -18,6 +18,7 @@ from simulators.publisher import DeviceCredential, DevicePublisher
 
 FAST = "esp32-0000000c10c1"  # clock 30 min fast
 CLOSE = "esp32-0000000c10c2"  # clock 30 s slow: within the 60 s tolerance
+SLOW = "esp32-0000000c10c3"  # clock 1 h slow
 SLACK_S = 5  # publish-to-receive latency on a busy machine
 
 
@@ -37,12 +38,16 @@ def test_readings_of_a_device_with_a_fast_clock_are_stored_at_the_true_time(
     with sessions.begin() as s:
         add_flat(s, "CK-1", "1 Clock Row")
         s.flush()
-        creds = [DeviceCredential(d, add_device(s, d, "CK-1", "bedroom")[1]) for d in (FAST, CLOSE)]
+        creds = [
+            DeviceCredential(d, add_device(s, d, "CK-1", "bedroom")[1]) for d in (FAST, CLOSE, SLOW)
+        ]
         s.flush()
         sync_broker_credentials(s, stack.mosquitto.password_file, stack.mosquitto.pid_file)
     for cred in creds:
         wait_accepted(stack, cred)
-    fast, close = (DevicePublisher(stack.host, stack.ports.mqtt, c, fw="1.3.0") for c in creds)
+    fast, close, slow = (
+        DevicePublisher(stack.host, stack.ports.mqtt, c, fw="1.3.0") for c in creds
+    )
 
     # 30 min fast: by its clock the newest reading is 30 min in the future (a future_ts
     # uncorrected); sent is its clock at sending
@@ -63,17 +68,28 @@ def test_readings_of_a_device_with_a_fast_clock_are_stored_at_the_true_time(
         encode_telemetry(1, [Reading(ts, 20.0, 50.0) for ts in close_ts], sent=now - 30),
     )
 
+    # 1 h slow: by its clock the readings are an hour old (valid, but at the wrong time)
+    slow_now = now - 3600
+    slow.publish_raw(
+        telemetry_topic(SLOW),
+        encode_telemetry(1, [Reading(slow_now - 300, 18.0, 60.0)], sent=slow_now),
+    )
+
     def points(device: str) -> list[int]:
         return sorted(ts for d, ts in stored_points(stack) if d == device)
 
-    got = poll(lambda: points(FAST), lambda p: len(p) == 2, 30, "fast device's readings")
-    for stored, true in zip(got, [now - 600, now], strict=True):
-        assert 0 <= stored - true <= SLACK_S, f"stored at {stored}, true time {true}"
+    def assert_at_true_time(got: list[int], true_ts: list[int]) -> None:
+        for stored, true in zip(got, true_ts, strict=True):
+            assert 0 <= stored - true <= SLACK_S, f"stored at {stored}, true time {true}"
+
     assert poll(lambda: points(CLOSE), lambda p: len(p) == 2, 30, "close device") == close_ts
+    assert_at_true_time(poll(lambda: points(SLOW), bool, 30, "slow device"), [now - 300])
+    fast_got = poll(lambda: points(FAST), lambda p: len(p) == 2, 30, "fast device's readings")
+    assert_at_true_time(fast_got, [now - 600, now])
 
     health = poll(
         lambda: offsets(stack),
-        lambda o: o.get(FAST) is not None and o.get(CLOSE) is not None,
+        lambda o: all(o.get(d) is not None for d in (FAST, CLOSE, SLOW)),
         30,
         "clock offsets in device health",
     )
@@ -81,6 +97,8 @@ def test_readings_of_a_device_with_a_fast_clock_are_stored_at_the_true_time(
     assert fast_offset is not None and close_offset is not None
     assert 1800 - SLACK_S <= fast_offset <= 1800, health
     assert -30 - SLACK_S <= close_offset <= -30, health
+    slow_offset = health[SLOW]
+    assert slow_offset is not None and -3600 - SLACK_S <= slow_offset <= -3600, health
 
     api = {d["id"]: d for d in httpx.get(f"{stack.api_url}/api/v1/devices", timeout=5).json()}
     assert api[FAST]["clock_offset_s"] == fast_offset
