@@ -1,5 +1,6 @@
 """The MQTT wire contract, version 1, in one place (with its clarifications: 32-bit
-``seq`` and ``boot``, no control characters in strings).
+``seq`` and ``boot``, no control characters in strings, the optional ``sent`` and the
+clock correction it allows).
 
 Topic building and parsing, and validation of telemetry, status and config payloads.
 Every service (gateway, backend, simulators) and every test uses this module; the
@@ -22,6 +23,7 @@ from typing import Any, Final, Literal
 from dampwatch_core.errors import ContractError
 
 __all__ = [
+    "CLOCK_TOLERANCE_S",
     "CONFIG_RANGES",
     "CONTRACT_VERSION",
     "CONTROL_CHARS_RE",
@@ -71,6 +73,8 @@ MAX_FW_LEN: Final = 32
 MAX_RESET_LEN: Final = 64
 #: ``seq`` and status ``boot`` are 32-bit counters on the device (clarification of v1).
 MAX_COUNTER: Final = 2**32 - 1
+#: Beyond this many seconds between ``sent`` and the receive time, readings are shifted.
+CLOCK_TOLERANCE_S: Final = 60
 #: Control characters (C0 and DEL), which no contract string may contain.
 CONTROL_CHARS_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -168,7 +172,13 @@ class RejectedReading:
 @dataclass(frozen=True, slots=True)
 class Telemetry:
     """A parsed telemetry message; ``rejected`` holds readings that broke the contract
-    (the valid rest is in ``readings``)."""
+    (the valid rest is in ``readings``).
+
+    ``sent`` is the device's clock at sending, as sent. ``clock_offset_s`` is the
+    device's clock minus the receive time (signed seconds), known only when ``sent``
+    is. ``shift_s`` is what was added to every reading's ``ts`` (``-clock_offset_s``
+    when the offset is beyond :data:`CLOCK_TOLERANCE_S`, otherwise 0): ``readings``
+    and ``rejected`` hold the corrected times' verdicts."""
 
     seq: int
     readings: tuple[Reading, ...]
@@ -176,6 +186,9 @@ class Telemetry:
     batt_mv: int | None = None
     rssi_dbm: int | None = None
     rejected: tuple[RejectedReading, ...] = field(default=())
+    sent: int | None = None
+    clock_offset_s: int | None = None
+    shift_s: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +314,9 @@ def _optional_counter(obj: dict[str, Any], key: str) -> int | None:
     return None
 
 
-def _parse_reading(item: Any, index: int, now: float, max_age_s: float) -> Reading:
+def _parse_reading(
+    item: Any, index: int, now: float, max_age_s: float, shift_s: int = 0
+) -> Reading:
     if not isinstance(item, dict):
         raise ContractError("wrong_type", f"readings[{index}] must be an object")
     for key in ("ts", "temp_c", "rh_pct"):
@@ -310,6 +325,7 @@ def _parse_reading(item: Any, index: int, now: float, max_age_s: float) -> Readi
     ts = item["ts"]
     if not _is_int(ts):
         raise ContractError("wrong_type", f"readings[{index}].ts must be integer Unix seconds")
+    ts += shift_s  # the device's clock corrected (``sent``); the time rules see this
     if ts > now + MAX_FUTURE_S:
         raise ContractError(
             "future_ts",
@@ -343,6 +359,7 @@ def parse_telemetry(
     *,
     now: float | None = None,
     max_age_s: float = DEFAULT_MAX_AGE_S,
+    live_since: float | None = None,
 ) -> Telemetry:
     """Parse and validate a telemetry payload.
 
@@ -350,6 +367,17 @@ def parse_telemetry(
     readings array) raise :class:`ContractError`. A single reading that breaks the
     contract (type, range, future or stale ``ts``) is put in ``Telemetry.rejected`` with
     its reason, so the valid rest of the batch can still be stored.
+
+    ``now`` is the receive time. When the message carries ``sent`` and it differs from
+    ``now`` by more than :data:`CLOCK_TOLERANCE_S`, every reading's ``ts`` is shifted by
+    ``now - sent`` first, and the future and stale rules apply to the corrected times.
+
+    ``live_since`` is when the receiver's current broker connection began, if known. A
+    device clock that looks *slow* (``sent`` well before ``now``) is indistinguishable
+    from a message queued by the broker while the receiver was disconnected, unless the
+    receiver was already connected at ``sent``: so such a message is corrected only when
+    ``sent >= live_since``; otherwise nothing is shifted and no offset is claimed. A
+    clock that looks *fast* cannot be explained by delay and is always corrected.
     """
     obj = _load_object(payload)
     now = time.time() if now is None else now
@@ -363,6 +391,17 @@ def parse_telemetry(
     fw = _optional_str(obj, "fw", MAX_FW_LEN)
     batt_mv = _optional_int(obj, "batt_mv", *BATT_RANGE)
     rssi_dbm = _optional_int(obj, "rssi_dbm", *RSSI_RANGE)
+    sent = _optional_int(obj, "sent", 0, MAX_COUNTER)
+    clock_offset_s: int | None = None
+    shift_s = 0
+    if sent is not None:
+        clock_offset_s = sent - round(now)
+        if clock_offset_s < -CLOCK_TOLERANCE_S and live_since is not None and sent < live_since:
+            # Looks slow, but a message the broker held while the receiver was away
+            # looks exactly the same: the receive time says nothing about this clock.
+            clock_offset_s = None
+        elif abs(clock_offset_s) > CLOCK_TOLERANCE_S:
+            shift_s = -clock_offset_s
     if "readings" not in obj:
         raise ContractError("missing_field", "'readings' is required")
     items = obj["readings"]
@@ -378,7 +417,7 @@ def parse_telemetry(
     rejected: list[RejectedReading] = []
     for index, item in enumerate(items):
         try:
-            readings.append(_parse_reading(item, index, now, max_age_s))
+            readings.append(_parse_reading(item, index, now, max_age_s, shift_s))
         except ContractError as exc:
             rejected.append(RejectedReading(index, exc.reason, str(exc), item))
     return Telemetry(
@@ -388,6 +427,9 @@ def parse_telemetry(
         batt_mv=batt_mv,
         rssi_dbm=rssi_dbm,
         rejected=tuple(rejected),
+        sent=sent,
+        clock_offset_s=clock_offset_s,
+        shift_s=shift_s,
     )
 
 
@@ -451,8 +493,10 @@ def encode_telemetry(
     fw: str | None = None,
     batt_mv: int | None = None,
     rssi_dbm: int | None = None,
+    sent: int | None = None,
 ) -> bytes:
-    """Serialise readings as a contract telemetry payload (as firmware would send it)."""
+    """Serialise readings as a contract telemetry payload (as firmware would send it;
+    ``sent`` is the device's clock at sending)."""
     if not 1 <= len(readings) <= MAX_READINGS:
         raise ContractError("too_many_readings", f"a message holds 1–{MAX_READINGS} readings")
     body: dict[str, Any] = {"v": CONTRACT_VERSION, "seq": seq}
@@ -462,6 +506,8 @@ def encode_telemetry(
         body["batt_mv"] = batt_mv
     if rssi_dbm is not None:
         body["rssi_dbm"] = rssi_dbm
+    if sent is not None:
+        body["sent"] = sent
     items = []
     for r in readings:
         item: dict[str, Any] = {

@@ -129,6 +129,8 @@ class Device(Base):
     drops: Mapped[int | None] = mapped_column(BigInteger)
     buffered: Mapped[int | None] = mapped_column(BigInteger)
     sensor_failures: Mapped[int | None] = mapped_column(BigInteger)
+    # the device's clock minus true time (s, signed), from its last telemetry's ``sent``
+    clock_offset_s: Mapped[int | None] = mapped_column(BigInteger)
 
     flat: Mapped[Flat] = relationship(back_populates="devices")
 

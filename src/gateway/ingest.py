@@ -43,6 +43,9 @@ class Received:
     size: int = -1
     #: Delivered with the retain flag: a stored copy replayed on subscribing.
     retained: bool = False
+    #: When the connection it came on began (Unix s): before that the broker may have
+    #: held it, so its receive time is no measure of the device's clock.
+    live_since: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,8 @@ class HealthUpdate:
     drops: int | None = None
     buffered: int | None = None
     sensor_failures: int | None = None
+    #: the device's clock minus the receive time (s), from telemetry's ``sent``
+    clock_offset_s: int | None = None
 
     def merge(self, later: HealthUpdate) -> None:
         """Take what a later message says; keep what it leaves out."""
@@ -90,6 +95,7 @@ HEALTH_FIELDS: Final = (
     "drops",
     "buffered",
     "sensor_failures",
+    "clock_offset_s",
 )
 
 
@@ -185,7 +191,10 @@ def handle_message(msg: Received, directory: DeviceDirectory, *, max_age_s: floa
     if kind != "telemetry":
         return out
     try:
-        telemetry = parse_telemetry(msg.payload, now=msg.received_at, max_age_s=max_age_s)
+        # received_at is the true time: a ``sent`` off by > 60 s shifts the readings
+        telemetry = parse_telemetry(
+            msg.payload, now=msg.received_at, max_age_s=max_age_s, live_since=msg.live_since
+        )
     except ContractError as exc:
         out.quarantine(exc.reason, str(exc))
         return out
@@ -203,4 +212,5 @@ def handle_message(msg: Received, directory: DeviceDirectory, *, max_age_s: floa
     update.fw = telemetry.fw
     update.batt_mv = telemetry.batt_mv
     update.rssi_dbm = telemetry.rssi_dbm
+    update.clock_offset_s = telemetry.clock_offset_s
     return out

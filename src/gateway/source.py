@@ -76,6 +76,8 @@ class MqttSource:
         self.keep_bytes = keep_bytes
         self.metrics = metrics
         self.generation = 0
+        #: when the current broker connection began (None before the first)
+        self.live_since: float | None = None
         self.connected = threading.Event()
         # Guards ``generation`` against an ack racing a reconnect: an ack is queued
         # either before the disconnect is noticed (and paho drops it on reconnect) or
@@ -113,6 +115,7 @@ class MqttSource:
             return
         with self._lock:
             self.generation += 1
+            self.live_since = time.time()
         log.info(
             "connected to broker %s:%s (session present: %s)",
             self._host,
@@ -146,6 +149,7 @@ class MqttSource:
             self.generation,
             size,
             retained=bool(msg.retain),
+            live_since=self.live_since,
         )
         # Never blocks with a broker that honours Receive Maximum (inbox > inflight); with
         # one that does not, blocking here is the back-pressure of last resort.

@@ -40,6 +40,9 @@ def test_golden_telemetry(case: dict) -> None:
     telemetry = parse_telemetry(payload, now=now)
     assert len(telemetry.readings) == case["readings"]
     assert [r.reason for r in telemetry.rejected] == case.get("rejected", [])
+    if "ts" in case:  # stored times, corrected by ``sent`` where it is off by > 60 s
+        assert [r.ts for r in telemetry.readings] == case["ts"]
+    assert telemetry.clock_offset_s == case.get("clock_offset_s")
 
 
 @pytest.mark.parametrize("case", CASES["status"], ids=lambda c: c["file"])
@@ -109,6 +112,68 @@ def test_future_timestamp_limit_is_ten_minutes() -> None:
     t = parse_telemetry(late, now=now)
     assert [r.reason for r in t.rejected] == ["future_ts"]
     assert [r.ts for r in t.readings] == [now]
+
+
+@pytest.mark.parametrize(
+    ("offset", "shifted"),
+    [(0, False), (60, False), (-60, False), (61, True), (-61, True), (1800, True), (-7200, True)],
+)
+def test_sent_beyond_60_s_shifts_every_reading(offset: int, shifted: bool) -> None:
+    """A device clock ``offset`` s ahead of the receive time: beyond 60 s every reading
+    moves back by the offset; within it nothing moves. The offset is recorded signed
+    (device clock minus true time) either way."""
+    now = 1_764_201_600
+    device_ts = [now + offset - 600, now + offset]
+    payload = encode_telemetry(1, [Reading(ts, 20.0, 50.0) for ts in device_ts], sent=now + offset)
+    t = parse_telemetry(payload, now=now + 0.4)  # receive time need not be whole seconds
+    assert t.sent == now + offset
+    assert t.clock_offset_s == offset
+    assert t.shift_s == (-offset if shifted else 0)
+    expected = [now - 600, now] if shifted else device_ts
+    assert [r.ts for r in t.readings] == expected
+    assert t.rejected == ()
+
+
+def test_no_sent_no_offset_and_no_shift() -> None:
+    now = 1_764_201_600
+    t = parse_telemetry(encode_telemetry(1, [Reading(now, 20.0, 50.0)]), now=now + 3600)
+    assert (t.sent, t.clock_offset_s, t.shift_s) == (None, None, 0)
+    assert [r.ts for r in t.readings] == [now]
+
+
+def test_future_rule_applies_to_corrected_times() -> None:
+    """30 min fast: a reading 10 min ahead by the device's clock is 20 min in the past,
+    and one 11 min ahead after correction is still too far in the future."""
+    now = 1_764_201_600
+    sent = now + 1800
+    payload = encode_telemetry(
+        1, [Reading(sent + 600, 20.0, 50.0), Reading(sent + 660, 20.0, 50.0)], sent=sent
+    )
+    t = parse_telemetry(payload, now=now)
+    assert [r.ts for r in t.readings] == [now + 600]
+    assert [r.reason for r in t.rejected] == ["future_ts"]
+    # a device 30 min slow: readings by its clock are in the past, corrected they are now
+    slow = encode_telemetry(1, [Reading(now - 1800, 20.0, 50.0)], sent=now - 1800)
+    assert [r.ts for r in parse_telemetry(slow, now=now).readings] == [now]
+
+
+@pytest.mark.parametrize(
+    ("sent", "reason"),
+    [
+        ("1764201600", "wrong_type"),
+        (1.5, "wrong_type"),
+        (True, "wrong_type"),
+        (-1, "out_of_range"),
+        (2**32, "out_of_range"),
+    ],
+)
+def test_sent_wrong_type_or_out_of_range_is_a_violation(sent: object, reason: str) -> None:
+    payload = json.dumps(
+        {"v": 1, "seq": 1, "sent": sent, "readings": [{"ts": 1, "temp_c": 20, "rh_pct": 50}]}
+    )
+    with pytest.raises(ContractError) as info:
+        parse_telemetry(payload, now=1_764_201_600)
+    assert info.value.reason == reason
 
 
 def test_stale_timestamp_against_retention_window() -> None:

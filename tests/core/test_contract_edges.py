@@ -133,3 +133,27 @@ def test_encoding_is_compact_and_bounded() -> None:
     with pytest.raises(ContractError) as info:
         encode_telemetry(3, [])
     assert info.value.reason == "too_many_readings"
+
+
+def _sent(sent: int, ts: int) -> bytes:
+    return encode_telemetry(1, [Reading(ts, 20.0, 50.0)], sent=sent)
+
+
+def test_a_fast_clock_is_corrected_whenever_the_connection_began() -> None:
+    got = parse_telemetry(_sent(NOW + 1800, NOW + 1700), now=NOW, live_since=NOW - 5)
+    assert got.clock_offset_s == 1800 and [r.ts for r in got.readings] == [NOW - 100]
+
+
+def test_a_slow_looking_clock_is_corrected_only_if_the_connection_was_up_at_sent() -> None:
+    # Connected since before the device says it sent: the lag is the clock's.
+    live = parse_telemetry(_sent(NOW - 600, NOW - 700), now=NOW, live_since=NOW - 900)
+    assert live.clock_offset_s == -600 and [r.ts for r in live.readings] == [NOW - 100]
+    # Connected after: the broker may have held it for ten minutes; nothing is claimed.
+    held = parse_telemetry(_sent(NOW - 600, NOW - 700), now=NOW, live_since=NOW - 5)
+    assert held.clock_offset_s is None and [r.ts for r in held.readings] == [NOW - 700]
+    # Within the tolerance the offset is kept either way, and nothing shifts.
+    near = parse_telemetry(_sent(NOW - 30, NOW - 40), now=NOW, live_since=NOW - 5)
+    assert near.clock_offset_s == -30 and [r.ts for r in near.readings] == [NOW - 40]
+    # A receiver that does not know when it connected follows the plain rule.
+    plain = parse_telemetry(_sent(NOW - 600, NOW - 700), now=NOW)
+    assert plain.clock_offset_s == -600 and [r.ts for r in plain.readings] == [NOW - 100]

@@ -366,7 +366,11 @@ def delivered(collector: Collector, now: float) -> tuple[list[int], list[Reading
     seqs: list[int] = []
     readings: list[Reading] = []
     for payload in collector.of_kind("telemetry"):
-        msg = parse_telemetry(payload, now=now)
+        # Parsed as if received the moment it was sent: the simulated clock is the true
+        # one here, so the contract's `sent` correction (by the receive time, beyond
+        # 60 s) must not move what the device stamped. `now` serves older payloads.
+        sent = json.loads(payload).get("sent")
+        msg = parse_telemetry(payload, now=sent if isinstance(sent, int) else now)
         assert msg.rejected == ()
         assert 1 <= len(msg.readings) <= 64
         seqs.append(msg.seq)

@@ -128,6 +128,7 @@ def plant_data(engine: Engine) -> None:
                     batt_mv=2990,
                     last_seq=41,
                     last_seen=now,
+                    clock_offset_s=1800,  # 0007
                 ),
                 Device(id="esp32-000000000002", flat_id="F2", room="kitchen", password_hash="x"),
                 QuarantinedMessage(

@@ -83,6 +83,9 @@ class DevicePublic(BaseModel):
     drops: int | None = None
     buffered: int | None = None
     sensor_failures: int | None = None
+    #: the device's clock minus true time (s, signed); readings are stored corrected
+    #: when it is beyond 60 s
+    clock_offset_s: int | None = None
 
 
 class ReadingPublic(BaseModel):
