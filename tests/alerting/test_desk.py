@@ -82,7 +82,7 @@ def test_migration_0006_goes_down_and_up_again(database_url: str) -> None:
     cfg.set_main_option("script_location", str(files("dampwatch_core") / "migrations"))
     cfg.set_main_option("sqlalchemy.url", normalise_url(database_url))
     cfg.attributes["configure_logger"] = False
-    command.downgrade(cfg, "-1")
+    command.downgrade(cfg, "0005")  # the revision before the cases tables
     engine = make_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
