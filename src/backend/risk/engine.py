@@ -64,7 +64,7 @@ IDX: Final = {name: i for i, name in enumerate(FIELDS)}
 
 @dataclass(frozen=True)
 class EngineParams:
-    """Physical choices of a run (defaults from ``shared/science.md``)."""
+    """Physical choices of a run (defaults and their sources in ``backend/risk/README.md``)."""
 
     material: MaterialClass = "s"
     decline: float = 0.25

@@ -33,8 +33,8 @@ MaterialClass = Literal["vs", "s", "mr", "r"]
 
 @dataclass(frozen=True)
 class MouldParams:
-    """Sensitivity class coefficients of Ojanen et al. (2010) [2]_ (Table in
-    ``shared/science.md``)."""
+    """Sensitivity class coefficients of Ojanen et al. (2010) [2]_: growth
+    rates below and from M = 1, the M_max coefficients A, B, C, and RH_min."""
 
     k1_below_1: float
     k1_from_1: float
