@@ -33,7 +33,6 @@ import json
 import logging
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerting.channels import Channel, DeliveryOutcome, DeliveryResult, OutboundMessage
 from alerting.errors import AlertingError
+from dampwatch_core.backoff import Backoff, BackoffPolicy
 from dampwatch_core.models import utcnow
 from dampwatch_core.models_cases import Contractor, OutboxMessage
 
@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 
 #: how many times outcomes are written before the dispatcher gives up on a busy store
 _RECORD_TRIES = 5
+#: the waits between those writes
+_RECORD_BACKOFF = BackoffPolicy(initial_s=0.2, max_s=0.8, jitter="equal")
 
 
 class MessageStatus:
@@ -84,26 +86,28 @@ class RetryPolicy:
     #: a ``Retry-After`` longer than this is cut to it
     max_retry_after: dt.timedelta = dt.timedelta(hours=6)
 
+    def backoff(self) -> BackoffPolicy:
+        """The delays between attempts, as the backoff every DampWatch retry uses."""
+        return BackoffPolicy(
+            initial_s=self.base_delay.total_seconds(),
+            max_s=self.max_delay.total_seconds(),
+            jitter="equal",
+            max_retry_after_s=self.max_retry_after.total_seconds(),
+        )
+
 
 def backoff_delay(policy: RetryPolicy, attempts: int, rng: random.Random) -> dt.timedelta:
     """The wait after the ``attempts``-th failed attempt: ``base · 2^(attempts-1)``,
     capped at ``max_delay``, with "equal jitter" (uniform in its upper half) so
     endpoints that failed together do not retry together."""
-    exponent = min(max(attempts - 1, 0), 30)
-    ceiling: dt.timedelta = min(policy.max_delay, policy.base_delay * (2**exponent))
-    half = ceiling / 2
-    return half + half * rng.random()
+    return dt.timedelta(seconds=policy.backoff().delay(attempts, rng))
 
 
 def next_attempt_delay(
     policy: RetryPolicy, attempts: int, retry_after: float | None, rng: random.Random
 ) -> dt.timedelta:
     """The backoff, or the endpoint's ``Retry-After`` if that is longer (capped)."""
-    delay = backoff_delay(policy, attempts, rng)
-    if retry_after is not None:
-        asked = min(dt.timedelta(seconds=retry_after), policy.max_retry_after)
-        delay = max(delay, asked)
-    return delay
+    return dt.timedelta(seconds=policy.backoff().delay(attempts, rng, retry_after))
 
 
 def enqueue(
@@ -316,6 +320,7 @@ class Dispatcher:
     def _record(self, claimed: Sequence[_Claimed], results: Sequence[DeliveryResult]) -> None:
         """Store the outcomes; a busy store is retried a few times, because giving up
         here means the receiver gets these messages again after the lease."""
+        backoff = Backoff(threading.Event(), policy=_RECORD_BACKOFF)
         for attempt in range(1, _RECORD_TRIES + 1):
             try:
                 self._record_once(claimed, results)
@@ -323,9 +328,8 @@ class Dispatcher:
             except OperationalError as exc:
                 if attempt == _RECORD_TRIES:
                     raise
-                log.warning("recording %d outcomes failed (%s); retrying", len(claimed),
-                            exc.orig)
-                time.sleep(0.2 * attempt)  # backoff between retries of a busy store
+                log.warning("recording %d outcomes failed (%s); retrying", len(claimed), exc.orig)
+                backoff.wait()
 
     def _record_once(
         self, claimed: Sequence[_Claimed], results: Sequence[DeliveryResult]

@@ -15,7 +15,7 @@ from dampwatch_core.contract import (
     parse_topic,
 )
 from dampwatch_core.errors import ContractError
-from gateway.directory import DeviceDirectory
+from gateway.ports import DeviceLookup
 from gateway.schema import reading_line, series_key
 
 __all__ = [
@@ -145,7 +145,7 @@ def _health(outcome: Outcome, received_at: float) -> HealthUpdate:
     return outcome.health
 
 
-def handle_message(msg: Received, directory: DeviceDirectory, *, max_age_s: float) -> Outcome:
+def handle_message(msg: Received, directory: DeviceLookup, *, max_age_s: float) -> Outcome:
     """What ``msg`` yields (pure but for the directory lookup, which may raise a
     database error: the caller retries, it never guesses)."""
     out = Outcome(msg)

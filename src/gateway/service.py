@@ -15,19 +15,21 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 from prometheus_client import start_http_server
 from sqlalchemy.exc import SQLAlchemyError
 
+from dampwatch_core.backoff import Backoff
 from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.errors import ConfigError
 from dampwatch_core.influx import InfluxClient
 from dampwatch_core.settings import Settings
-from gateway.backoff import Backoff
 from gateway.directory import DeviceDirectory
 from gateway.ingest import Batch, handle_message
 from gateway.metrics import GatewayMetrics
+from gateway.ports import DeviceLookup, HealthStore, MessageSource, ReadingSink
 from gateway.sink import InfluxSink
 from gateway.source import MqttSource
 from gateway.store import RegistryStore
@@ -54,8 +56,43 @@ def subscription_is_shared() -> bool:
 
 
 class Gateway:
+    """The worker: takes from ``source``, writes to ``sink``, saves to ``store``, then
+    acknowledges. Each adapter is handed in (see :mod:`gateway.ports`);
+    :meth:`from_settings` builds the real ones."""
+
     def __init__(
         self,
+        settings: Settings,
+        *,
+        source: MessageSource,
+        sink: ReadingSink,
+        store: HealthStore,
+        directory: DeviceLookup,
+        metrics: GatewayMetrics,
+        stop_event: threading.Event | None = None,
+        abandon: threading.Event | None = None,
+        max_lines: int = 5000,
+        flush_s: float = 1.0,
+        stop_grace_s: float = 8.0,
+    ) -> None:
+        self.settings = settings
+        self.max_lines = max_lines
+        self.flush_s = flush_s
+        self.stop_grace_s = stop_grace_s
+        self.metrics = metrics
+        #: set by stop(): take no more messages, finish what is held
+        self.stop_event = stop_event or threading.Event()
+        #: set stop_grace_s later: give up on what is held (it is redelivered)
+        self.abandon = abandon or threading.Event()
+        self.source = source
+        self.sink = sink
+        self.store = store
+        self.directory = directory
+        self.metrics.backlog.set_function(self.source.inbox.qsize)
+
+    @classmethod
+    def from_settings(
+        cls,
         settings: Settings,
         *,
         max_lines: int = 5000,
@@ -63,35 +100,41 @@ class Gateway:
         metrics: GatewayMetrics | None = None,
         shared: bool | None = None,
         stop_grace_s: float = 8.0,
-    ) -> None:
-        self.settings = settings
-        self.max_lines = max_lines
-        self.flush_s = flush_s
-        self.stop_grace_s = stop_grace_s
-        self.metrics = metrics or GatewayMetrics()
-        #: set by stop(): take no more messages, finish what is held
-        self.stop_event = threading.Event()
-        #: set stop_grace_s later: give up on what is held (it is redelivered)
-        self.abandon = threading.Event()
-        engine = make_engine(settings.database_url)
-        sessions = make_sessionmaker(engine)
-        self.directory = DeviceDirectory(sessions)
-        self.store = RegistryStore(sessions)
-        self.influx = InfluxClient.from_settings(settings)
-        self.sink = InfluxSink(
-            self.influx, self.metrics, max_lines=max_lines, stop=self.abandon, hurry=self.stop_event
+    ) -> Gateway:
+        """The gateway with its real adapters: MQTT, InfluxDB and the registry."""
+        metrics = metrics or GatewayMetrics()
+        stop_event, abandon = threading.Event(), threading.Event()
+        sessions = make_sessionmaker(make_engine(settings.database_url))
+        sink = InfluxSink(
+            InfluxClient.from_settings(settings),
+            metrics,
+            max_lines=max_lines,
+            stop=abandon,
+            hurry=stop_event,
         )
-        self.source = MqttSource(
+        source = MqttSource(
             host=settings.mqtt_host,
             port=settings.mqtt_port,
             client_id=settings.mqtt_client_id,
             username=settings.mqtt_username,
             password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
-            metrics=self.metrics,
+            metrics=metrics,
             tls_ca=settings.mqtt_tls_ca,
             shared=subscription_is_shared() if shared is None else shared,
         )
-        self.metrics.backlog.set_function(self.source.inbox.qsize)
+        return cls(
+            settings,
+            source=source,
+            sink=sink,
+            store=RegistryStore(sessions),
+            directory=DeviceDirectory(sessions),
+            metrics=metrics,
+            stop_event=stop_event,
+            abandon=abandon,
+            max_lines=max_lines,
+            flush_s=flush_s,
+            stop_grace_s=stop_grace_s,
+        )
 
     def run(self) -> None:
         """Run until :meth:`stop`; on the way out it writes and acknowledges what it
@@ -117,7 +160,7 @@ class Gateway:
                     self._commit(batch)
         finally:
             self.source.stop()
-            self.influx.close()
+            self.sink.close()
 
     def stop(self) -> None:
         """Stop taking messages; give up on what is held after ``stop_grace_s``."""
@@ -151,15 +194,15 @@ class Gateway:
                     return taken
                 continue
             taken += 1
-            backoff = Backoff(self.abandon, self.stop_event)
-            while True:
-                try:
-                    outcome = handle_message(item, self.directory, max_age_s=max_age)
-                    break
-                except SQLAlchemyError as exc:  # registry unreachable: wait, never guess
-                    log.warning("device lookup failed (%s); retrying", exc)
-                    if backoff.wait():
-                        return taken  # not in the batch, so not acknowledged: redelivered
+            # registry unreachable: wait, never guess
+            outcome = Backoff(self.abandon, self.stop_event).retry(
+                "look up the device",
+                partial(handle_message, item, self.directory, max_age_s=max_age),
+                errors=(SQLAlchemyError,),
+                log=log,
+            )
+            if outcome is None:
+                return taken  # not in the batch, so not acknowledged: redelivered
             self.metrics.messages.labels(outcome.kind).inc()
             batch.add(outcome)
         return taken
@@ -213,11 +256,4 @@ class Gateway:
         """``action()``, retried with backoff and full jitter while it raises; None when
         abandoned first. Only what can heal reaches here: the store turns a message it
         cannot hold into an ``unstorable`` record itself."""
-        backoff = Backoff(self.abandon, self.stop_event)
-        while True:
-            try:
-                return action()
-            except Exception as exc:
-                log.warning("could not %s (%s); retrying", what, exc)
-            if backoff.wait():
-                return None
+        return Backoff(self.abandon, self.stop_event).retry(what, action, log=log)

@@ -11,8 +11,8 @@ import threading
 import time
 from collections.abc import Sequence
 
+from dampwatch_core.backoff import Backoff, BackoffPolicy
 from dampwatch_core.influx import InfluxClient, InfluxError, InfluxWriteRejected
-from gateway.backoff import Backoff
 from gateway.metrics import GatewayMetrics
 
 __all__ = ["InfluxSink"]
@@ -35,11 +35,13 @@ class InfluxSink:
         self.client = client
         self.metrics = metrics
         self.max_lines = max_lines
-        self.backoff_initial_s = backoff_initial_s
-        self.backoff_max_s = backoff_max_s
+        self.backoff = BackoffPolicy(initial_s=backoff_initial_s, max_s=backoff_max_s)
         self.stop = stop or threading.Event()
         #: set on a stop request: retry briskly until ``stop`` (the grace period is over)
         self.hurry = hurry or threading.Event()
+
+    def close(self) -> None:
+        self.client.close()
 
     def write(self, lines: Sequence[str]) -> list[tuple[int, str]] | None:
         """Write all ``lines`` (in chunks of ``max_lines``), retrying what can heal.
@@ -59,9 +61,7 @@ class InfluxSink:
     def _write_chunk(
         self, lines: Sequence[str], lo: int, hi: int, rejected: list[tuple[int, str]]
     ) -> bool:
-        backoff = Backoff(
-            self.stop, self.hurry, initial_s=self.backoff_initial_s, max_s=self.backoff_max_s
-        )
+        backoff = Backoff(self.stop, self.hurry, policy=self.backoff)
         chunk = lines[lo:hi]
         while True:
             started = time.perf_counter()

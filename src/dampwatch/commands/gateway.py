@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     if args.client_id:
         settings = settings.model_copy(update={"mqtt_client_id": args.client_id})
     migrate(settings.database_url)
-    gw = Gateway(settings, max_lines=args.max_lines)
+    gw = Gateway.from_settings(settings, max_lines=args.max_lines)
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
         gw.stop()
