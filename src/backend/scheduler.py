@@ -7,11 +7,13 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.devicefaults import DropWatch
 from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.findings import FindingSink
 from dampwatch_core.influx import InfluxClient
@@ -25,6 +27,7 @@ __all__ = [
     "mark_silent_devices",
     "purge_quarantine",
     "score_risk",
+    "watch_device_drops",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,20 @@ def score_risk(
         return score_estate(sessions, influx, sinks=sinks).flats_assessed
 
 
+@cache
+def _drop_watch() -> DropWatch:
+    """The dropped-readings check, which keeps the counts it last saw: one a process."""
+    return DropWatch()
+
+
+def watch_device_drops(
+    settings: Settings, sessions: sessionmaker[Session], sinks: Sequence[FindingSink] = ()
+) -> int:
+    """Devices whose dropped readings rose since the last check become ``device_fault``
+    findings for ``sinks`` (see ``backend.devicefaults``); how many flats."""
+    return len(_drop_watch().run(sessions, sinks))
+
+
 def downsample(settings: Settings, sessions: sessionmaker[Session]) -> int:
     """Hourly aggregates of the readings (see ``backend.downsample``)."""
     from backend.downsample import downsample_hourly
@@ -86,9 +103,14 @@ class Job:
 JOBS: list[Job] = [
     Job("mark_silent_devices", mark_silent_devices, 600),
     Job("score_risk", score_risk, 3600),
+    Job("watch_device_drops", watch_device_drops, 600),
     Job("downsample", downsample, 3600),
     Job("purge_quarantine", purge_quarantine, 3600),
 ]
+
+
+#: The jobs whose findings go to the finding sinks.
+_FINDING_JOBS: tuple[Callable[..., object], ...] = (score_risk, watch_device_drops)
 
 
 def build_scheduler(
@@ -97,7 +119,8 @@ def build_scheduler(
     *,
     finding_sinks: Sequence[FindingSink] = (),
 ) -> BlockingScheduler:
-    """The jobs on their intervals; ``finding_sinks`` receive risk scoring's findings
+    """The jobs on their intervals; ``finding_sinks`` receive the findings of risk
+    scoring and of the dropped-readings check
     (whoever starts the scheduler wires them: the backend imports no consumer)."""
     sessions = make_sessionmaker(make_engine(settings.database_url))
     scheduler = BlockingScheduler(timezone="UTC")
@@ -108,7 +131,7 @@ def build_scheduler(
             "interval",
             seconds=every,
             args=(settings, sessions),
-            kwargs={"sinks": finding_sinks} if job.func is score_risk else {},
+            kwargs={"sinks": finding_sinks} if job.func in _FINDING_JOBS else {},
             id=job.name,
             max_instances=1,
             coalesce=True,

@@ -61,11 +61,18 @@ class FlagCode(StrEnum):
     DATA_GAP = "data_gap"
     POSSIBLE_SELF_DISCONNECTION = "possible_self_disconnection"
     POSSIBLE_VACANCY = "possible_vacancy"
+    #: the firmware's count of readings its buffer dropped rose (from device health)
+    READINGS_DROPPED = "readings_dropped"
 
 
 #: Flags that say a device, not the flat, is at fault.
 DEVICE_FAULT_FLAGS = frozenset(
-    {FlagCode.SENSOR_FLATLINE, FlagCode.SENSOR_JUMPS, FlagCode.SENSOR_OUT_OF_RANGE}
+    {
+        FlagCode.SENSOR_FLATLINE,
+        FlagCode.SENSOR_JUMPS,
+        FlagCode.SENSOR_OUT_OF_RANGE,
+        FlagCode.READINGS_DROPPED,
+    }
 )
 
 
@@ -99,6 +106,7 @@ class Flag(TypedDict):
     message: str
     hours: NotRequired[float]
     count: NotRequired[int]
+    device_id: NotRequired[str]  # the device at fault, where the flag is about one
     coverage: NotRequired[float]  # the fraction of the window with readings
     spikes_per_day: NotRequired[float]
 

@@ -18,6 +18,7 @@ from dampwatch_core.errors import ConfigError
 __all__ = [
     "ColdThresholds",
     "DampThresholds",
+    "DeviceThresholds",
     "FlagThresholds",
     "MetricLimits",
     "Thresholds",
@@ -75,6 +76,12 @@ class FlagThresholds(FileModel):
     min_unheated_days: Annotated[int, Field(ge=0)]
 
 
+class DeviceThresholds(FileModel):
+    """Device health (``[devices]``): when a device's dropped readings are a fault."""
+
+    drops_per_check: Annotated[int, Field(ge=1)] = 1
+
+
 class WindowTable(FileModel):
     days: Annotated[int, between(1, 366)] = 7
     min_hours: Amount = 24.0
@@ -90,6 +97,7 @@ class ThresholdsFile(FileModel):
     damp: DampThresholds
     cold: ColdThresholds
     flags: FlagThresholds
+    devices: DeviceThresholds = DeviceThresholds()  # a file from before [devices]
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,7 @@ class Thresholds:
     damp: DampThresholds
     cold: ColdThresholds
     flags: FlagThresholds
+    devices: DeviceThresholds
 
 
 def load_thresholds(path: Path | None = None) -> Thresholds:
@@ -131,6 +140,7 @@ def _load(path: Path | None) -> Thresholds:
         damp=table.damp,
         cold=table.cold,
         flags=table.flags,
+        devices=table.devices,
         # a landlord's file from before [metrics] existed counts with the bundled limits
         metrics=table.metrics if table.metrics is not None else _bundled().metrics,
     )
