@@ -30,14 +30,15 @@ Schema (units in brackets; keys marked * are required)::
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, Self
 
-from dampwatch_core.tables import TableError, check_range, unknown_key
+from pydantic import BeforeValidator, Field, model_validator
+
+from dampwatch_core.configfile import FileModel, between, invalid, parse_toml, validate
 from simulators.errors import SimulatorError
 
 __all__ = [
@@ -103,82 +104,111 @@ class Scenario:
     truth: GroundTruth
 
 
-_Kind = type[float] | type[int] | type[bool] | type[str] | type[list[Any]]
-
-# table -> key -> (type, lo, hi, required)
-_SCHEMA: dict[str, dict[str, tuple[_Kind, float | None, float | None, bool]]] = {
-    "heating": {
-        "setpoint_c": (float, 5, 25, True),
-        "schedule": (list, None, None, True),
-        "off_from_day": (float, 0, 366, False),
-        "off_days": (float, 0, 366, False),
-    },
-    "occupancy": {
-        "occupants": (int, 0, 8, True),
-        "cooking_per_day": (int, 0, 6, True),
-        "showers_per_day": (int, 0, 6, True),
-        "drying_days_per_week": (int, 0, 7, True),
-    },
-    "ventilation": {
-        "ach": (float, 0.05, 5, True),
-        "extractor": (bool, None, None, True),
-        "extractor_ach": (float, 0, 20, False),
-    },
-    "building": {
-        "f_rsi": (float, 0.3, 0.95, True),
-        "wall_probe": (bool, None, None, False),
-        "leak_g_per_h": (float, 0, 500, False),
-        "leak_from_day": (float, 0, 366, False),
-    },
-    "sensor": {
-        "stuck_from_day": (float, 0, 366, False),
-        "drift_c_per_day": (float, -2, 2, False),
-        "drift_rh_pct_per_day": (float, -5, 5, False),
-        "dropout": (float, 0, 0.5, False),
-        "offline_from_day": (float, 0, 366, False),
-        "offline_days": (float, 0, 60, False),
-        "fault_room": (str, None, None, False),
-    },
-    "truth": {
-        "damp": (str, None, None, True),  # checked by hand: bool or "either"
-        "cold": (str, None, None, True),
-        "vacant": (bool, None, None, False),
-        "onset_day": (float, 0, 366, False),
-    },
-}
-_TOP_LEVEL = {"description", *_SCHEMA}
+Day = Annotated[float, between(0, 366)]
 
 
-def _unknown(source: str, where: str, key: str, known: Iterable[str]) -> SimulatorError:
-    return SimulatorError(f"{source}: {where}{unknown_key(key, known)}")
+def _schedule(value: Any) -> Any:
+    """``["06-09", "16-23"]`` -> ``((6, 9), (16, 23))``."""
+    if not isinstance(value, list):
+        return value  # the type check explains
+    windows = []
+    for window in value:
+        m = _SCHEDULE_RE.match(str(window))
+        if not m or not 0 <= int(m[1]) < int(m[2]) <= 24:
+            raise invalid(
+                f"entry {window!r} must be like '06-09' "
+                "(start hour before end hour, 00–24, local time)"
+            )
+        windows.append((int(m[1]), int(m[2])))
+    return tuple(windows)
 
 
-def _value(section: dict[str, Any], source: str, table: str, key: str, default: Any = None) -> Any:
-    kind, lo, hi, required = _SCHEMA[table][key]
-    if key not in section:
-        if required:
-            raise SimulatorError(f"{source}: [{table}] {key} is required")
-        return default
-    value: Any = section[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise SimulatorError(f"{source}: [{table}] {key} must be {kind.__name__}, not {value!r}")
-    if lo is not None and hi is not None:
-        try:
-            check_range(key, cast(float, value), lo, hi)
-        except TableError as exc:
-            raise SimulatorError(f"{source}: [{table}] {exc}") from None
-    return value
-
-
-def _truth_flag(section: dict[str, Any], source: str, key: str) -> bool | None:
-    value = section.get(key)
+def _truth_flag(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if value == "either":
         return None
-    raise SimulatorError(f'{source}: [truth] {key} (true, false or "either") is required')
+    raise invalid(f'must be true, false or "either", not {value!r}')
+
+
+#: ``true``, ``false`` or ``"either"`` (``None``: not scored).
+TruthFlag = Annotated[
+    bool | None, BeforeValidator(_truth_flag), Field(description='true, false or "either"')
+]
+
+
+class _Heating(FileModel):
+    setpoint_c: Annotated[float, between(5, 25)]
+    schedule: Annotated[tuple[tuple[int, int], ...], BeforeValidator(_schedule)]
+    off_from_day: Day | None = None
+    off_days: Day | None = None
+
+
+class _Occupancy(FileModel):
+    occupants: Annotated[int, between(0, 8)]
+    cooking_per_day: Annotated[int, between(0, 6)]
+    showers_per_day: Annotated[int, between(0, 6)]
+    drying_days_per_week: Annotated[int, between(0, 7)]
+
+
+class _Ventilation(FileModel):
+    ach: Annotated[float, between(0.05, 5)]
+    extractor: bool
+    extractor_ach: Annotated[float, between(0, 20)] = 4.0
+
+
+class _Building(FileModel):
+    f_rsi: Annotated[float, between(0.3, 0.95)]
+    wall_probe: bool = False
+    leak_g_per_h: Annotated[float, between(0, 500)] = 0.0
+    leak_from_day: Day = 0.0
+
+
+class _Sensor(FileModel):
+    stuck_from_day: Day | None = None
+    drift_c_per_day: Annotated[float, between(-2, 2)] = 0.0
+    drift_rh_pct_per_day: Annotated[float, between(-5, 5)] = 0.0
+    dropout: Annotated[float, between(0, 0.5)] = 0.0
+    offline_from_day: Day | None = None
+    offline_days: Annotated[float, between(0, 60)] = 0.0
+    fault_room: str | None = None
+
+    @model_validator(mode="after")
+    def _offline_window(self) -> Self:
+        if (self.offline_from_day is None) != (self.offline_days == 0.0):
+            raise invalid("offline_from_day and offline_days go together")
+        return self
+
+    def faults(self) -> tuple[FaultKind, ...]:
+        found: list[FaultKind] = []
+        if self.stuck_from_day is not None:
+            found.append("stuck")
+        if self.drift_c_per_day or self.drift_rh_pct_per_day:
+            found.append("drift")
+        if self.dropout:
+            found.append("dropout")
+        if self.offline_from_day is not None:
+            found.append("offline")
+        return tuple(found)
+
+
+class _Truth(FileModel):
+    damp: TruthFlag
+    cold: TruthFlag
+    vacant: bool = False
+    onset_day: Day = 0.0
+
+
+class _ScenarioFile(FileModel):
+    """A scenario file as written."""
+
+    description: str | None = None
+    heating: _Heating
+    occupancy: _Occupancy
+    ventilation: _Ventilation
+    building: _Building
+    sensor: _Sensor = _Sensor()
+    truth: _Truth
 
 
 def parse_scenario(name: str, text: str, source: str) -> Scenario:
@@ -187,88 +217,40 @@ def parse_scenario(name: str, text: str, source: str) -> Scenario:
         raise SimulatorError(
             f"{source}: scenario name {name!r} must be lowercase letters, digits and '_'"
         )
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SimulatorError(f"{source}: not valid TOML: {exc}") from None
-    for key in data:
-        if key not in _TOP_LEVEL:
-            raise _unknown(source, "", key, _TOP_LEVEL)
-    sections: dict[str, dict[str, Any]] = {}
-    for table, keys in _SCHEMA.items():
-        section = data.get(table, {})
-        if not isinstance(section, dict):
-            raise SimulatorError(f"{source}: [{table}] must be a table")
-        for key in section:
-            if key not in keys:
-                raise _unknown(source, f"[{table}] ", key, keys)
-        sections[table] = section
-    heating, occupancy, ventilation = (
-        sections["heating"],
-        sections["occupancy"],
-        sections["ventilation"],
-    )
-    building, sensor, truth = sections["building"], sections["sensor"], sections["truth"]
-
-    schedule = []
-    for window in _value(heating, source, "heating", "schedule"):
-        m = _SCHEDULE_RE.match(str(window))
-        if not m or not 0 <= int(m[1]) < int(m[2]) <= 24:
-            raise SimulatorError(
-                f"{source}: [heating] schedule entry {window!r} must be like '06-09' "
-                "(start hour before end hour, 00–24, local time)"
-            )
-        schedule.append((int(m[1]), int(m[2])))
-
-    stuck = _value(sensor, source, "sensor", "stuck_from_day")
-    drift_c = _value(sensor, source, "sensor", "drift_c_per_day", 0.0)
-    drift_rh = _value(sensor, source, "sensor", "drift_rh_pct_per_day", 0.0)
-    dropout = _value(sensor, source, "sensor", "dropout", 0.0)
-    offline_from = _value(sensor, source, "sensor", "offline_from_day")
-    offline_days = _value(sensor, source, "sensor", "offline_days", 0.0)
-    if (offline_from is None) != (offline_days == 0.0):
-        raise SimulatorError(f"{source}: [sensor] offline_from_day and offline_days go together")
-    faults: list[FaultKind] = []
-    if stuck is not None:
-        faults.append("stuck")
-    if drift_c or drift_rh:
-        faults.append("drift")
-    if dropout:
-        faults.append("dropout")
-    if offline_from is not None:
-        faults.append("offline")
-
+    f = validate(_ScenarioFile, parse_toml(text, source, SimulatorError), source, SimulatorError)
+    heating, occupancy, ventilation = f.heating, f.occupancy, f.ventilation
+    building, sensor, truth = f.building, f.sensor, f.truth
     return Scenario(
         name=name,
-        description=str(data.get("description", name)),
-        setpoint_c=_value(heating, source, "heating", "setpoint_c"),
-        schedule=tuple(schedule),
-        off_from_day=_value(heating, source, "heating", "off_from_day"),
-        off_days=_value(heating, source, "heating", "off_days"),
-        occupants=_value(occupancy, source, "occupancy", "occupants"),
-        cooking_per_day=_value(occupancy, source, "occupancy", "cooking_per_day"),
-        showers_per_day=_value(occupancy, source, "occupancy", "showers_per_day"),
-        drying_days_per_week=_value(occupancy, source, "occupancy", "drying_days_per_week"),
-        ach=_value(ventilation, source, "ventilation", "ach"),
-        extractor=_value(ventilation, source, "ventilation", "extractor"),
-        extractor_ach=_value(ventilation, source, "ventilation", "extractor_ach", 4.0),
-        f_rsi=_value(building, source, "building", "f_rsi"),
-        wall_probe=_value(building, source, "building", "wall_probe", False),
-        leak_g_per_h=_value(building, source, "building", "leak_g_per_h", 0.0),
-        leak_from_day=_value(building, source, "building", "leak_from_day", 0.0),
-        stuck_from_day=stuck,
-        drift_c_per_day=drift_c,
-        drift_rh_pct_per_day=drift_rh,
-        dropout=dropout,
-        offline_from_day=offline_from,
-        offline_days=offline_days,
-        fault_room=_value(sensor, source, "sensor", "fault_room"),
+        description=f.description if f.description is not None else name,
+        setpoint_c=heating.setpoint_c,
+        schedule=heating.schedule,
+        off_from_day=heating.off_from_day,
+        off_days=heating.off_days,
+        occupants=occupancy.occupants,
+        cooking_per_day=occupancy.cooking_per_day,
+        showers_per_day=occupancy.showers_per_day,
+        drying_days_per_week=occupancy.drying_days_per_week,
+        ach=ventilation.ach,
+        extractor=ventilation.extractor,
+        extractor_ach=ventilation.extractor_ach,
+        f_rsi=building.f_rsi,
+        wall_probe=building.wall_probe,
+        leak_g_per_h=building.leak_g_per_h,
+        leak_from_day=building.leak_from_day,
+        stuck_from_day=sensor.stuck_from_day,
+        drift_c_per_day=sensor.drift_c_per_day,
+        drift_rh_pct_per_day=sensor.drift_rh_pct_per_day,
+        dropout=sensor.dropout,
+        offline_from_day=sensor.offline_from_day,
+        offline_days=sensor.offline_days,
+        fault_room=sensor.fault_room,
         truth=GroundTruth(
-            damp=_truth_flag(truth, source, "damp"),
-            cold=_truth_flag(truth, source, "cold"),
-            vacant=_value(truth, source, "truth", "vacant", False),
-            onset_day=_value(truth, source, "truth", "onset_day", 0.0),
-            faults=tuple(faults),
+            damp=truth.damp,
+            cold=truth.cold,
+            vacant=truth.vacant,
+            onset_day=truth.onset_day,
+            faults=sensor.faults(),
         ),
     )
 

@@ -234,7 +234,11 @@ files = ["mine/mouldy.toml"]
     ("data", "message"),
     [
         ({"name": "x"}, "at least one [[blocks]] table is required"),
-        ({"blocks": [{"name": "A"}]}, "blocks[0] needs name, code and flats"),
+        (
+            {"blocks": [{"name": "A"}]},
+            "blocks[0] code (1–8 capital letters or digits) is required; "
+            "blocks[0] flats is required",
+        ),
         ({"blocks": [{"name": "A", "code": "a b", "flats": 3}]}, "blocks[0] code 'a b' must be"),
         (
             {"blocks": [{"name": "A", "code": "A", "flats": 0}]},

@@ -65,7 +65,7 @@ def test_bundled_scenarios_load_with_their_ground_truth() -> None:
         (HEALTHY.replace("damp = false", ""), '[truth] damp (true, false or "either") is required'),
         (
             HEALTHY.replace("damp = false", 'damp = "maybe"'),
-            '[truth] damp (true, false or "either")',
+            "[truth] damp must be true, false or \"either\", not 'maybe'",
         ),
         (
             HEALTHY.replace("setpoint_c", "setpoint"),

@@ -1,17 +1,19 @@
-"""Loading the versioned thresholds (``thresholds.toml``) into frozen dataclasses."""
+"""Loading the versioned thresholds (``thresholds.toml``): each table a frozen model,
+validated at load (an unknown key, a wrong type or a value out of range is refused with
+the file, table and key)."""
 
 from __future__ import annotations
 
-import math
-import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
+from pydantic import Field
+
+from dampwatch_core.configfile import FileModel, between, parse_toml, read_toml, validate
 from dampwatch_core.errors import ConfigError
-from dampwatch_core.tables import TableError, check_keys, number
 
 __all__ = [
     "ColdThresholds",
@@ -22,54 +24,72 @@ __all__ = [
     "load_thresholds",
 ]
 
+#: A share of hours or of a window.
+Fraction = Annotated[float, between(0, 1)]
+#: Hours, a count or a level: not below zero.
+Amount = Annotated[float, Field(ge=0)]
 
-@dataclass(frozen=True)
-class MetricLimits:
+
+class MetricLimits(FileModel):
     """The limits the engine counts hours against (``[metrics]``)."""
 
-    air_rh_pct: float
-    surface_rh_pct: float
+    air_rh_pct: Annotated[float, between(0, 100)]
+    surface_rh_pct: Annotated[float, between(0, 100)]
     warm_c: float
     cold_c: float
     implausible_below_c: float
     implausible_above_c: float
-    spike_rise_pct: float
-    jump_temp_c: float
+    spike_rise_pct: Amount
+    jump_temp_c: Amount
 
 
-@dataclass(frozen=True)
-class DampThresholds:
-    high_mould_index: float
-    high_condensation_hours: float
-    high_surface_rh80_fraction: float
-    medium_mould_index: float
-    medium_condensation_hours: float
-    medium_surface_rh80_fraction: float
-    low_surface_rh80_fraction: float
-    air_rh70_fraction_medium: float
-    air_rh70_fraction_low: float
+class DampThresholds(FileModel):
+    high_mould_index: Amount
+    high_condensation_hours: Amount
+    high_surface_rh80_fraction: Fraction
+    medium_mould_index: Amount
+    medium_condensation_hours: Amount
+    medium_surface_rh80_fraction: Fraction
+    low_surface_rh80_fraction: Fraction
+    air_rh70_fraction_medium: Fraction
+    air_rh70_fraction_low: Fraction
 
 
-@dataclass(frozen=True)
-class ColdThresholds:
+class ColdThresholds(FileModel):
     high_mean_temp_c: float
-    high_below16_fraction: float
-    medium_below18_fraction: float
-    medium_below16_fraction: float
-    low_below18_fraction: float
+    high_below16_fraction: Fraction
+    medium_below18_fraction: Fraction
+    medium_below16_fraction: Fraction
+    low_below18_fraction: Fraction
 
 
-@dataclass(frozen=True)
-class FlagThresholds:
-    min_coverage: float
-    flatline_hours: float
-    jumps: float
-    implausible_hours: float
-    vacancy_spikes_per_day: float
+class FlagThresholds(FileModel):
+    min_coverage: Fraction
+    flatline_hours: Amount
+    jumps: Amount
+    implausible_hours: Amount
+    vacancy_spikes_per_day: Amount
     heated_day_c: float
     unheated_day_c: float
-    min_heated_days: int
-    min_unheated_days: int
+    min_heated_days: Annotated[int, Field(ge=0)]
+    min_unheated_days: Annotated[int, Field(ge=0)]
+
+
+class WindowTable(FileModel):
+    days: Annotated[int, between(1, 366)] = 7
+    min_hours: Amount = 24.0
+
+
+class ThresholdsFile(FileModel):
+    """``thresholds.toml`` as written (``[metrics]`` may be left out of a landlord's
+    file from before it existed)."""
+
+    version: Annotated[str, Field(min_length=1)]
+    window: WindowTable = WindowTable()
+    metrics: MetricLimits | None = None
+    damp: DampThresholds
+    cold: ColdThresholds
+    flags: FlagThresholds
 
 
 @dataclass(frozen=True)
@@ -81,18 +101,6 @@ class Thresholds:
     damp: DampThresholds
     cold: ColdThresholds
     flags: FlagThresholds
-
-
-def _section(cls: type[Any], data: dict[str, Any], name: str, source: str) -> Any:
-    table = data.get(name)
-    if not isinstance(table, dict):
-        raise ConfigError(f"{source}: missing [{name}] table")
-    wanted = [f.name for f in fields(cls)]
-    try:
-        check_keys(table, wanted)
-        return cls(**{key: number(table, key, -math.inf, math.inf) for key in wanted})
-    except TableError as exc:
-        raise ConfigError(f"{source}: [{name}] {exc}") from None
 
 
 def load_thresholds(path: Path | None = None) -> Thresholds:
@@ -107,33 +115,22 @@ def _bundled() -> Thresholds:
 
 def _load(path: Path | None) -> Thresholds:
     if path is None:
-        text = (files("backend.risk") / "thresholds.toml").read_text()
         source = "thresholds.toml"
+        text = (files("backend.risk") / source).read_text(encoding="utf-8")
+        data = parse_toml(text, source, ConfigError)
     else:
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
         source = str(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
-    window = data.get("window", {})
-    version = data.get("version")
-    if not isinstance(version, str) or not version:
-        raise ConfigError(f"{source}: 'version' (a string) is required")
+        data = read_toml(path, "thresholds", ConfigError)
+    table = validate(ThresholdsFile, data, source, ConfigError)
+    if table.metrics is None and path is None:
+        raise ConfigError(f"{source}: [metrics] table is required")
     return Thresholds(
-        version=version,
-        window_days=int(window.get("days", 7)),
-        min_hours=float(window.get("min_hours", 24)),
-        damp=_section(DampThresholds, data, "damp", source),
-        cold=_section(ColdThresholds, data, "cold", source),
-        flags=_section(FlagThresholds, data, "flags", source),
+        version=table.version,
+        window_days=table.window.days,
+        min_hours=table.window.min_hours,
+        damp=table.damp,
+        cold=table.cold,
+        flags=table.flags,
         # a landlord's file from before [metrics] existed counts with the bundled limits
-        metrics=(
-            _bundled().metrics
-            if path is not None and "metrics" not in data
-            else _section(MetricLimits, data, "metrics", source)
-        ),
+        metrics=table.metrics if table.metrics is not None else _bundled().metrics,
     )

@@ -4,239 +4,156 @@ errors name the file, the table and the key."""
 from __future__ import annotations
 
 import datetime as dt
-import re
-import tomllib
 from collections.abc import Mapping
-from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from dampwatch_core.tables import TableError, check_keys, number
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from dampwatch_core.configfile import FileModel, between, invalid, read_toml, validate
 from simulators.errors import SimulatorError
-from simulators.estate.spec import (
-    DEFAULT_END,
-    DEFAULT_ROOMS,
-    KINDS,
-    BlockSpec,
-    Estate,
-    RoomSpec,
-)
+from simulators.estate.spec import DEFAULT_END, DEFAULT_ROOMS, BlockSpec, Estate, RoomSpec
 from simulators.flat import STEP_S
 from simulators.scenario import load_scenarios
 
 __all__ = ["load_estate", "parse_estate"]
 
-_CODE_RE = re.compile(r"^[A-Z0-9]{1,8}$")
-_ROOM_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
-
-def _err(source: str, where: str, message: str) -> SimulatorError:
-    return SimulatorError(f"{source}: {where}{message}")
-
-
-def _check_keys(source: str, where: str, table: Mapping[str, Any], known: set[str]) -> None:
-    try:
-        check_keys(table, known)
-    except TableError as exc:
-        raise _err(source, where, str(exc)) from None
-
-
-def _number(
-    source: str,
-    where: str,
-    table: Mapping[str, Any],
-    key: str,
-    lo: float,
-    hi: float,
-    default: Any,
-    *,
-    whole: bool = False,
-) -> Any:
-    try:
-        return number(table, key, lo, hi, default, whole=whole)
-    except TableError as exc:
-        raise _err(source, where, str(exc)) from None
-
-
-#: :func:`_number` of a whole number.
-_integer = partial(_number, whole=True)
-
-
-def _range(
-    source: str,
-    where: str,
-    table: Mapping[str, Any],
-    key: str,
-    lo: float,
-    hi: float,
-    default: tuple[float, float],
-) -> tuple[float, float]:
-    if key not in table:
-        return default
-    value = table[key]
-    if (
-        not isinstance(value, list)
-        or len(value) != 2
-        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-        or not lo <= value[0] <= value[1] <= hi
-    ):
-        raise _err(source, where, f"{key} must be [low, high] within {lo:g}–{hi:g}")
-    return float(value[0]), float(value[1])
-
-
-def _end(source: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise _err(source, "", f"end must be a date, a datetime or Unix seconds, not {value!r}")
-    if isinstance(value, int):
+def _unix_seconds(value: Any) -> Any:
+    """``end``: a date (midnight UTC), a datetime (UTC if naive) or Unix seconds."""
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, dt.datetime):
         moment = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
         return int(moment.timestamp())
     if isinstance(value, dt.date):
         return int(dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC).timestamp())
-    raise _err(source, "", f"end must be a date, a datetime or Unix seconds, not {value!r}")
+    raise invalid(f"must be a date, a datetime or Unix seconds, not {value!r}")
 
 
-_ESTATE_KEYS = {
-    "name", "seed", "days", "end", "landlord", "sample_s", "blocks", "rooms", "mix",
-    "scenarios", "weather", "building", "tenants",
-}  # fmt: skip
+def _span(lo: float, hi: float) -> BeforeValidator:
+    """``[low, high]`` within [lo, hi], as a pair of floats."""
+
+    def check(value: Any) -> Any:
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            or not lo <= value[0] <= value[1] <= hi
+        ):
+            raise invalid(f"must be [low, high] within {lo:g}–{hi:g}")
+        return float(value[0]), float(value[1])
+
+    return BeforeValidator(check)
+
+
+def _weight(value: float) -> float:
+    if value < 0:
+        raise invalid(f"must be a weight ≥ 0, not {value!r}")
+    return value
+
+
+class _Scenarios(FileModel):
+    files: list[str] = Field(default_factory=list)
+
+
+class _Weather(FileModel):
+    cold_snap_day: Annotated[float, between(0, 120)] | None = None  # None: mid-run
+    cold_snap_days: Annotated[float, between(0, 30)] = 3.0
+    cold_snap_depth_c: Annotated[float, between(0, 20)] = 7.0
+
+
+class _Building(FileModel):
+    h_w_per_k: Annotated[tuple[float, float], _span(1, 500)] = (18.0, 32.0)
+    tau_h: Annotated[tuple[float, float], _span(1, 500)] = (30.0, 60.0)
+    neighbour_share: Annotated[float, between(0, 0.95)] = 0.5
+
+
+class _Tenants(FileModel):
+    sms_consent_share: Annotated[float, between(0, 1)] = 0.8
+    over_65_share: Annotated[float, between(0, 1)] = 0.2
+
+
+class _EstateFile(FileModel):
+    """The estate file as written."""
+
+    name: str = "estate"
+    seed: Annotated[int, between(0, 2**63 - 1)] = 1
+    days: Annotated[int, between(1, 120)] = 14
+    end: Annotated[int, BeforeValidator(_unix_seconds)] = DEFAULT_END
+    landlord: str = "demo-council"
+    sample_s: Annotated[int, between(30, 3600)] = STEP_S
+    blocks: list[BlockSpec] = Field(default_factory=list)
+    rooms: list[RoomSpec] = Field(default_factory=list)
+    mix: dict[str, Annotated[float, AfterValidator(_weight)]] = Field(
+        default_factory=lambda: {"healthy": 1.0}
+    )
+    scenarios: _Scenarios = _Scenarios()
+    weather: _Weather = _Weather()
+    building: _Building = _Building()
+    tenants: _Tenants = _Tenants()
+
+
+def _twice(names: list[str]) -> int | None:
+    """The index of the first name that an earlier one repeats."""
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            return i
+        seen.add(name)
+    return None
 
 
 def parse_estate(data: Mapping[str, Any], source: str, base_dir: Path | None = None) -> Estate:
     """Validate an estate file's parsed TOML; ``source`` names it in errors and
     ``base_dir`` resolves the paths of its own scenario files."""
-    _check_keys(source, "", data, _ESTATE_KEYS)
-    seed = _integer(source, "", data, "seed", 0, 2**63 - 1, 1)
-    days = _integer(source, "", data, "days", 1, 120, 14)
-    sample_s = _integer(source, "", data, "sample_s", 30, 3600, STEP_S)
-    if 86400 % sample_s:
-        raise _err(source, "", f"sample_s={sample_s} must divide a day (86400 s)")
-    end = _end(source, data.get("end", DEFAULT_END)) // sample_s * sample_s
+    spec = validate(_EstateFile, data, source, SimulatorError)
 
-    raw_blocks = data.get("blocks")
-    if not isinstance(raw_blocks, list) or not raw_blocks:
-        raise _err(source, "", "at least one [[blocks]] table is required")
-    blocks: list[BlockSpec] = []
-    for i, b in enumerate(raw_blocks):
-        where = f"blocks[{i}] "
-        if not isinstance(b, dict):
-            raise _err(source, where, "must be a table")
-        _check_keys(source, where, b, {"name", "code", "flats", "flats_per_floor"})
-        if not {"name", "code", "flats"} <= set(b):
-            raise _err(source, where, "needs name, code and flats")
-        code = b["code"]
-        if not isinstance(code, str) or not _CODE_RE.match(code):
-            raise _err(source, where, f"code {code!r} must be 1–8 capital letters or digits")
-        if code in {x.code for x in blocks}:
-            raise _err(source, where, f"code {code!r} is used by another block")
-        blocks.append(
-            BlockSpec(
-                name=str(b["name"]),
-                code=code,
-                flats=_integer(source, where, b, "flats", 1, 10_000, ...),
-                flats_per_floor=_integer(source, where, b, "flats_per_floor", 1, 20, 4),
-            )
-        )
+    def error(message: str) -> SimulatorError:
+        return SimulatorError(f"{source}: {message}")
 
-    rooms: list[RoomSpec] = []
-    for i, r in enumerate(data.get("rooms", [])):
-        where = f"rooms[{i}] "
-        if not isinstance(r, dict):
-            raise _err(source, where, "must be a table")
-        _check_keys(source, where, r, {"name", "kind", "volume_m3", "heater_w", "probe"})
-        name, kind = r.get("name"), r.get("kind")
-        if not isinstance(name, str) or not _ROOM_RE.match(name):
-            raise _err(source, where, f"name {name!r} must be lowercase letters, digits, '_'")
-        if name in {x.name for x in rooms}:
-            raise _err(source, where, f"room {name!r} is listed twice")
-        if kind not in KINDS:
-            raise _err(source, where, f"kind {kind!r} must be one of {', '.join(KINDS)}")
-        probe = r.get("probe", False)
-        if not isinstance(probe, bool):
-            raise _err(source, where, "probe must be true or false")
-        rooms.append(
-            RoomSpec(
-                name=name,
-                kind=kind,
-                volume_m3=float(_number(source, where, r, "volume_m3", 5, 200, ...)),
-                heater_w=float(_number(source, where, r, "heater_w", 0, 5000, ...)),
-                probe=probe,
-            )
-        )
+    if 86400 % spec.sample_s:
+        raise error(f"sample_s={spec.sample_s} must divide a day (86400 s)")
+    if not spec.blocks:
+        raise error("at least one [[blocks]] table is required")
+    if (i := _twice([b.code for b in spec.blocks])) is not None:
+        raise error(f"blocks[{i}] code {spec.blocks[i].code!r} is used by another block")
+    if (i := _twice([r.name for r in spec.rooms])) is not None:
+        raise error(f"rooms[{i}] room {spec.rooms[i].name!r} is listed twice")
 
-    scenario_table = data.get("scenarios", {})
-    if not isinstance(scenario_table, dict):
-        raise _err(source, "", "[scenarios] must be a table")
-    _check_keys(source, "[scenarios] ", scenario_table, {"files"})
-    files = scenario_table.get("files", [])
-    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-        raise _err(source, "[scenarios] ", "files must be a list of paths")
     base = base_dir if base_dir is not None else Path.cwd()
-    scenarios = load_scenarios([base / f for f in files])
-
-    mix = data.get("mix", {"healthy": 1})
-    if not isinstance(mix, dict) or not mix:
-        raise _err(source, "", "[mix] must be a table of scenario weights")
-    for name, weight in mix.items():
+    scenarios = load_scenarios([base / f for f in spec.scenarios.files])
+    if not spec.mix:
+        raise error("[mix] must be a table of scenario weights")
+    for name in spec.mix:
         if name not in scenarios:
-            raise _err(
-                source, "[mix] ", f"{name!r} is not a scenario ({', '.join(sorted(scenarios))})"
-            )
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
-            raise _err(source, "[mix] ", f"{name} must be a weight ≥ 0, not {weight!r}")
-    if not any(w > 0 for w in mix.values()):
-        raise _err(source, "[mix] ", "at least one weight must be above 0")
+            raise error(f"[mix] {name!r} is not a scenario ({', '.join(sorted(scenarios))})")
+    if not any(w > 0 for w in spec.mix.values()):
+        raise error("[mix] at least one weight must be above 0")
 
-    weather = data.get("weather", {})
-    building = data.get("building", {})
-    tenants = data.get("tenants", {})
-    for table_name, table, keys in (
-        ("weather", weather, {"cold_snap_day", "cold_snap_days", "cold_snap_depth_c"}),
-        ("building", building, {"h_w_per_k", "tau_h", "neighbour_share"}),
-        ("tenants", tenants, {"sms_consent_share", "over_65_share"}),
-    ):
-        if not isinstance(table, dict):
-            raise _err(source, "", f"[{table_name}] must be a table")
-        _check_keys(source, f"[{table_name}] ", table, keys)
-    snap_day = _number(source, "[weather] ", weather, "cold_snap_day", 0, 120, None)
     return Estate(
-        name=str(data.get("name", "estate")),
-        seed=seed,
-        days=days,
-        blocks=tuple(blocks),
-        mix={k: float(v) for k, v in mix.items()},
+        name=spec.name,
+        seed=spec.seed,
+        days=spec.days,
+        blocks=tuple(spec.blocks),
+        mix=dict(spec.mix),
         scenarios=scenarios,
-        landlord=str(data.get("landlord", "demo-council")),
-        end=end,
-        sample_s=sample_s,
-        rooms=tuple(rooms) or DEFAULT_ROOMS,
-        cold_snap_day=None if snap_day is None else float(snap_day),
-        cold_snap_days=float(_number(source, "[weather] ", weather, "cold_snap_days", 0, 30, 3)),
-        cold_snap_depth_c=float(
-            _number(source, "[weather] ", weather, "cold_snap_depth_c", 0, 20, 7)
-        ),
-        h_w_per_k=_range(source, "[building] ", building, "h_w_per_k", 1, 500, (18.0, 32.0)),
-        tau_h=_range(source, "[building] ", building, "tau_h", 1, 500, (30.0, 60.0)),
-        neighbour_share=float(
-            _number(source, "[building] ", building, "neighbour_share", 0, 0.95, 0.5)
-        ),
-        sms_consent_share=float(
-            _number(source, "[tenants] ", tenants, "sms_consent_share", 0, 1, 0.8)
-        ),
-        over_65_share=float(_number(source, "[tenants] ", tenants, "over_65_share", 0, 1, 0.2)),
+        landlord=spec.landlord,
+        end=spec.end // spec.sample_s * spec.sample_s,
+        sample_s=spec.sample_s,
+        rooms=tuple(spec.rooms) or DEFAULT_ROOMS,
+        cold_snap_day=spec.weather.cold_snap_day,
+        cold_snap_days=spec.weather.cold_snap_days,
+        cold_snap_depth_c=spec.weather.cold_snap_depth_c,
+        h_w_per_k=spec.building.h_w_per_k,
+        tau_h=spec.building.tau_h,
+        neighbour_share=spec.building.neighbour_share,
+        sms_consent_share=spec.tenants.sms_consent_share,
+        over_65_share=spec.tenants.over_65_share,
     )
 
 
 def load_estate(path: Path | str) -> Estate:
     """Read and validate an estate file (errors name the file and the key)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SimulatorError(f"cannot read estate {path}: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SimulatorError(f"{path}: not valid TOML: {exc}") from None
-    return parse_estate(data, str(path), base_dir=path.parent)
+    return parse_estate(read_toml(path, "estate", SimulatorError), str(path), base_dir=path.parent)

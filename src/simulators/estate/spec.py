@@ -1,15 +1,18 @@
-"""The estate as data: the validated estate file (:class:`Estate`) and what generating
-it gives (:class:`EstateData`: flats, devices and their readings, tenants, ground truth)."""
+"""The estate as data: the validated estate file (:class:`Estate`, its blocks and rooms
+being tables of the file as they are validated) and what generating it gives
+(:class:`EstateData`: flats, devices and their readings, tenants, ground truth)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import Field
 
+from dampwatch_core.configfile import FileModel, between
 from dampwatch_core.const import BEDROOM, LIVING_ROOM
 from simulators.flat import STEP_S
 from simulators.scenario import GroundTruth, Scenario
@@ -36,31 +39,36 @@ RoomKind = Literal["living", "bedroom", "kitchen", "bathroom"]
 KINDS: tuple[RoomKind, ...] = ("living", "bedroom", "kitchen", "bathroom")
 
 
-@dataclass(frozen=True)
-class RoomSpec:
-    """A room every flat has, with one device in it (volume [m³], heater [W])."""
+class RoomSpec(FileModel):
+    """A room every flat has, with one device in it (volume [m³], heater [W]); a
+    ``[[rooms]]`` table of the estate file."""
 
-    name: str
+    name: Annotated[
+        str,
+        Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="lowercase letters, digits, '_'"),
+    ]
     kind: RoomKind
-    volume_m3: float
-    heater_w: float
+    volume_m3: Annotated[float, between(5, 200)]
+    heater_w: Annotated[float, between(0, 5000)]
     probe: bool = False
 
 
 DEFAULT_ROOMS = (
-    RoomSpec(LIVING_ROOM, "living", 40.0, 1500.0),
-    RoomSpec(BEDROOM, "bedroom", 28.0, 1000.0),
+    RoomSpec(name=LIVING_ROOM, kind="living", volume_m3=40.0, heater_w=1500.0),
+    RoomSpec(name=BEDROOM, kind="bedroom", volume_m3=28.0, heater_w=1000.0),
 )
 
 
-@dataclass(frozen=True)
-class BlockSpec:
-    """A tower block: ``flats`` flats, ``flats_per_floor`` to a floor from floor 1."""
+class BlockSpec(FileModel):
+    """A tower block: ``flats`` flats, ``flats_per_floor`` to a floor from floor 1; a
+    ``[[blocks]]`` table of the estate file."""
 
     name: str
-    code: str
-    flats: int
-    flats_per_floor: int = 4
+    code: Annotated[
+        str, Field(pattern=r"^[A-Z0-9]{1,8}$", description="1–8 capital letters or digits")
+    ]
+    flats: Annotated[int, between(1, 10_000)]
+    flats_per_floor: Annotated[int, between(1, 20)] = 4
 
 
 @dataclass(frozen=True)
