@@ -111,7 +111,8 @@ def _mould(
     values: NDArray[np.float64],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], list[bool]]:
     """Per series: max of ``mould_max`` (NaN if none finite), last finite ``mould_end``
-    (NaN if none), and whether the finite ``mould_end`` values rose (last > first)."""
+    (NaN if none), and whether the index is rising: the last finite ``mould_end`` above
+    the one before it (growth on the latest day, not earlier in the window)."""
     n, days, _ = values.shape
     if days == 0:
         return np.full(n, np.nan), np.full(n, np.nan), [False] * n
@@ -121,9 +122,14 @@ def _mould(
     ends = values[:, :, IDX["mould_end"]]
     fin = np.isfinite(ends)
     count = np.asarray(fin.sum(axis=1))
-    first = ends[np.arange(n), fin.argmax(axis=1)]
-    last = ends[np.arange(n), days - 1 - fin[:, ::-1].argmax(axis=1)]
-    rising = (count > 1) & (last > first + 1e-6)
+    last_pos = days - 1 - fin[:, ::-1].argmax(axis=1)
+    last = ends[np.arange(n), last_pos]
+    # the finite value before the last: the last finite one among the days before it
+    before = np.where(fin & (np.arange(days)[None, :] < last_pos[:, None]), ends, np.nan)
+    has_before = np.isfinite(before).any(axis=1)
+    prev_pos = days - 1 - np.isfinite(before)[:, ::-1].argmax(axis=1)
+    prev = ends[np.arange(n), prev_pos]
+    rising = (count > 1) & has_before & (last > prev + 1e-6)
     return np.where(has_max, top, np.nan), np.where(count > 0, last, np.nan), rising.tolist()
 
 
@@ -335,16 +341,22 @@ def assess_flats(
                     else f"at the {room}'s estimated coldest wall (f_Rsi {info.f_rsi:g})"
                 )
                 rising = mould_rising[i]
+                # below M = 1 the index counts while it is still rising: once the wall
+                # dries (a repair that worked) the index falls only slowly, but nothing
+                # grows any more
+                growing = mmax if rising else 0.0
                 if mmax >= dth.high_mould_index:
                     rank = 3
-                elif mmax >= dth.medium_mould_index or mean_srh >= dth.medium_surface_rh_pct:
+                elif growing >= dth.medium_mould_index or mean_srh >= dth.medium_surface_rh_pct:
                     rank = 2
-                elif mean_srh >= dth.low_surface_rh_pct:
+                elif mean_srh >= dth.low_surface_rh_pct or mmax >= dth.medium_mould_index:
                     rank = 1
                 evidence = max(
-                    mmax / max(dth.medium_mould_index, 1e-9),
+                    growing / max(dth.medium_mould_index, 1e-9),
                     mean_srh / max(dth.medium_surface_rh_pct, 1e-9),
                 )
+                if mmax >= dth.high_mould_index:
+                    evidence = max(evidence, mmax / dth.high_mould_index)
                 if rank:
                     reasons.append(
                         {

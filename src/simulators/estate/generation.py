@@ -23,7 +23,13 @@ from simulators.estate.spec import (
     RoomSpec,
     Tenant,
 )
-from simulators.flat import RHO_CP, RoomDrivers, RoomParams, simulate_rooms
+from simulators.flat import (
+    RHO_CP,
+    RoomDrivers,
+    RoomParams,
+    saturation_vapour_pressure,
+    simulate_rooms,
+)
 from simulators.scenario import Scenario
 from simulators.weather import weather_at
 
@@ -104,6 +110,7 @@ class _Timeline:
     first_local_hour: float
     sample_s: int
     days: int
+    first_weekday: int = 0  # local weekday of the first day (Monday 0)
 
 
 def _events(
@@ -149,6 +156,8 @@ def _room_drivers(
     if sc.off_from_day is not None:
         off_to = np.inf if sc.off_days is None else sc.off_from_day + sc.off_days
         allowed &= ~((day >= sc.off_from_day) & (day < off_to))
+    if sc.heated_rooms is not None and room.name not in sc.heated_rooms:
+        allowed[:] = False  # a prepayment household heats only some rooms
     out.heating_allowed[j] = allowed
 
     occ = sc.occupants
@@ -171,10 +180,20 @@ def _room_drivers(
         local += shower * SHOWER_G / 900
         events = np.maximum(events, shower)
     out.moisture_g_per_s[j] += local
-    if sc.extractor:
-        out.ach_boost[j] = events * sc.extractor_ach
+    out.ach_boost[j] = events * sc.extractor_ach * _extractor_on(sc, day)
+    if sc.repaired_from_day is not None and sc.repaired_ach is not None:
+        out.ach_boost[j] += np.where(day >= sc.repaired_from_day, sc.repaired_ach - sc.ach, 0.0)
     if sc.leak_g_per_h:  # water evaporating into every room of the flat
         out.moisture_g_per_s[j] += np.where(day >= sc.leak_from_day, sc.leak_g_per_h / 3600, 0.0)
+
+
+def _extractor_on(sc: Scenario, day: NDArray[np.float64]) -> NDArray[np.float64]:
+    """1 where the flat's extractor fans work (from the start, or from a repair)."""
+    if sc.extractor:
+        return np.ones(day.size)
+    if sc.repaired_extractor and sc.repaired_from_day is not None:
+        return np.asarray(day >= sc.repaired_from_day, dtype=np.float64)
+    return np.zeros(day.size)
 
 
 def _household_moisture(
@@ -190,13 +209,18 @@ def _household_moisture(
     mixed += occ * OTHER_G_PER_DAY / 86400
     cook = _events(rng, tl, sc.cooking_per_day, (8.0, 18.5, 13.0), 0.7, 1800)
     shower = _events(rng, tl, sc.showers_per_day, (7.0, 21.5, 19.0), 0.6, 900)
-    kept = 1.0 - EXTRACTED_SHARE if sc.extractor else 1.0
+    kept = 1.0 - EXTRACTED_SHARE * _extractor_on(sc, tl.day)
     if "kitchen" not in kinds:
         mixed += kept * cook * COOKING_G / 1800
     if "bathroom" not in kinds:
         mixed += kept * shower * SHOWER_G / 900
     if sc.drying_days_per_week:
-        drying_days = np.nonzero(rng.random(tl.days) < sc.drying_days_per_week / 7)[0]
+        if sc.drying_weekends_only:  # loads on Saturdays and Sundays only
+            weekday = (tl.first_weekday + np.arange(tl.days)) % 7
+            share = min(1.0, sc.drying_days_per_week / 2)
+            drying_days = np.nonzero((weekday >= 5) & (rng.random(tl.days) < share))[0]
+        else:
+            drying_days = np.nonzero(rng.random(tl.days) < sc.drying_days_per_week / 7)[0]
         for d in drying_days:
             from_h = d * 24 + 10 - tl.first_local_hour
             first = int(from_h * 3600 // step)
@@ -215,11 +239,25 @@ def _sensor(
     surface: NDArray[np.float64] | None,
     rng: np.random.Generator,
     tl: _Timeline,
+    wall: NDArray[np.float64],
+    heating: NDArray[np.bool_],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None]:
-    """What the device reports: calibration offset, noise, faults, rounding."""
+    """What the device reports: placement, calibration offset, noise, faults, rounding.
+    ``wall`` is the room's coldest surface and ``heating`` its heater's state."""
     steps = temp.size
     faulty_all = sc.fault_room is None or sc.fault_room == room.name
     faulty_one = sc.fault_room == room.name or (sc.fault_room is None and room_index == n_rooms - 1)
+    if faulty_one and sc.placement is not None:
+        # the same vapour at the temperature where the sensor sits
+        if sc.placement == "radiator":  # warm air rising off the radiator: up to 3 K
+            hour = max(1, 3600 // tl.sample_s)
+            duty = np.convolve(heating.astype(np.float64), np.ones(hour) / hour)[:steps]
+            where = temp + 3.0 * duty
+        else:  # on a cold window reveal: halfway to the coldest surface
+            where = temp - 0.5 * (temp - wall)
+        ratio = saturation_vapour_pressure(temp) / saturation_vapour_pressure(where)
+        rh = np.minimum(rh * ratio, 100.0)
+        temp = where
     # SHT4x-class sensor: a small fixed offset per device plus sample noise
     t = temp + rng.normal(0.0, 0.1) + rng.normal(0.0, 0.03, steps)
     r = rh + rng.normal(0.0, 0.7) + rng.normal(0.0, 0.4, steps)
@@ -276,7 +314,10 @@ def generate_estate(estate: Estate, seed: int, end: int | None, chunk_flats: int
     steps = estate.days * 86400 // step
     ts = start + step * np.arange(steps, dtype=np.int64)
     local_hour = _local_hours(ts)
-    tl = _Timeline(ts, (ts - start) / 86400.0, local_hour, float(local_hour[0]), step, estate.days)
+    weekday = dt.datetime.fromtimestamp(int(ts[0]), dt.UTC).astimezone(LONDON).weekday()
+    tl = _Timeline(
+        ts, (ts - start) / 86400.0, local_hour, float(local_hour[0]), step, estate.days, weekday
+    )
     weather = weather_at(ts, seed, estate.cold_snap())
     estate_rng = np.random.default_rng([seed, 0xE57A7E])
 
@@ -412,6 +453,8 @@ def generate_estate(estate: Estate, seed: int, end: int | None, chunk_flats: int
                     climate.surface_c[j] if probe else None,
                     rng,
                     tl,
+                    climate.surface_c[j],
+                    climate.heating_on[j],
                 )
                 temp_all[row] = t
                 rh_all[row] = r
