@@ -49,6 +49,8 @@ class ReasonCode(StrEnum):
     CONDENSATION = "condensation"
     MOULD_INDEX = "mould_index"
     AIR_RH_OVER_70 = "air_rh_over_70"
+    AIR_RH_MEAN = "air_rh_mean"
+    SLOW_TO_CLEAR = "slow_to_clear"
     BELOW_18C = "below_18c"
 
 
@@ -95,6 +97,8 @@ class Reason(TypedDict):
     max: NotRequired[float]  # mould index: highest in the window
     final: NotRequired[float]  # ... and at its end
     rising: NotRequired[bool]
+    mean_pct: NotRequired[float]  # a time-averaged RH (surface or air) over the window
+    max_daily_pct: NotRequired[float]  # the highest daily mean air RH
 
 
 class Flag(TypedDict):
@@ -109,6 +113,7 @@ class Flag(TypedDict):
     device_id: NotRequired[str]  # the device at fault, where the flag is about one
     coverage: NotRequired[float]  # the fraction of the window with readings
     spikes_per_day: NotRequired[float]
+    vapour_excess_pa: NotRequired[float]  # mean indoor-minus-outdoor vapour pressure
 
 
 def is_device_fault(flag: Flag) -> bool:

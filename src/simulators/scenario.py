@@ -11,20 +11,26 @@ Schema (units in brackets; keys marked * are required)::
 
     description = "…"
     [heating]      setpoint_c* [°C, 5–25]; schedule* ["HH-HH", …] local time;
-                   off_from_day [day]; off_days [days] (absent: off for good)
+                   off_from_day [day]; off_days [days] (absent: off for good);
+                   heated_rooms [room names; default: every room] (prepayment: one)
     [occupancy]    occupants* [0–8]; cooking_per_day* [0–6]; showers_per_day* [0–6];
-                   drying_days_per_week* [0–7] (clothes dried indoors)
+                   drying_days_per_week* [0–7] (clothes dried indoors);
+                   drying_weekends_only (bool: on Saturdays and Sundays only)
     [ventilation]  ach* [1/h, 0.05–5] infiltration plus trickle vents as they are used
                    (sealed vents: ~0.2); extractor* (bool: fans run while cooking and
-                   showering); extractor_ach [1/h, default 4]
+                   showering); extractor_ach [1/h, default 4]; repaired_from_day [day:
+                   ventilation fixed from then]; repaired_ach [1/h]; repaired_extractor
     [building]     f_rsi* [0.3–0.95]; wall_probe (bool); leak_g_per_h [g/h, into every room];
                    leak_from_day [day]
     [sensor]       stuck_from_day; drift_c_per_day [K/day]; drift_rh_pct_per_day [%/day];
+                   placement ("radiator": above a radiator; "window_reveal": on a
+                   cold reveal) in fault_room;
                    dropout [share of samples lost, 0–0.5]; offline_from_day;
                    offline_days; fault_room (room name; default: every room for
                    dropout and offline, the last room for stuck and drift)
     [truth]        damp*, cold* (true, false or "either": not scored);
-                   vacant (bool); onset_day [day the condition starts]
+                   vacant (bool); onset_day [day the condition starts];
+                   resolved_day [day a repair ends it]
 """
 
 from __future__ import annotations
@@ -53,7 +59,8 @@ __all__ = [
 _SCHEDULE_RE = re.compile(r"^(\d{2})-(\d{2})$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
-FaultKind = Literal["stuck", "drift", "dropout", "offline"]
+FaultKind = Literal["stuck", "drift", "dropout", "offline", "misplaced"]
+Placement = Literal["radiator", "window_reveal"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class GroundTruth:
     vacant: bool = False
     onset_day: float = 0.0
     faults: tuple[FaultKind, ...] = ()
+    resolved_day: float | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,13 @@ class Scenario:
     offline_from_day: float | None
     offline_days: float
     fault_room: str | None
-    truth: GroundTruth
+    heated_rooms: tuple[str, ...] | None = None
+    drying_weekends_only: bool = False
+    repaired_from_day: float | None = None
+    repaired_ach: float | None = None
+    repaired_extractor: bool = False
+    placement: Placement | None = None
+    truth: GroundTruth = GroundTruth(damp=None, cold=None)
 
 
 Day = Annotated[float, between(0, 366)]
@@ -142,6 +156,7 @@ class _Heating(FileModel):
     schedule: Annotated[tuple[tuple[int, int], ...], BeforeValidator(_schedule)]
     off_from_day: Day | None = None
     off_days: Day | None = None
+    heated_rooms: list[str] | None = None
 
 
 class _Occupancy(FileModel):
@@ -149,12 +164,24 @@ class _Occupancy(FileModel):
     cooking_per_day: Annotated[int, between(0, 6)]
     showers_per_day: Annotated[int, between(0, 6)]
     drying_days_per_week: Annotated[int, between(0, 7)]
+    drying_weekends_only: bool = False
 
 
 class _Ventilation(FileModel):
     ach: Annotated[float, between(0.05, 5)]
     extractor: bool
     extractor_ach: Annotated[float, between(0, 20)] = 4.0
+    repaired_from_day: Day | None = None
+    repaired_ach: Annotated[float, between(0.05, 5)] | None = None
+    repaired_extractor: bool = False
+
+    @model_validator(mode="after")
+    def _repair(self) -> Self:
+        if (self.repaired_from_day is None) != (self.repaired_ach is None):
+            raise invalid("repaired_from_day and repaired_ach go together")
+        if self.repaired_ach is not None and self.repaired_ach < self.ach:
+            raise invalid("repaired_ach must be at least ach (a repair improves ventilation)")
+        return self
 
 
 class _Building(FileModel):
@@ -172,6 +199,7 @@ class _Sensor(FileModel):
     offline_from_day: Day | None = None
     offline_days: Annotated[float, between(0, 60)] = 0.0
     fault_room: str | None = None
+    placement: Placement | None = None
 
     @model_validator(mode="after")
     def _offline_window(self) -> Self:
@@ -189,6 +217,8 @@ class _Sensor(FileModel):
             found.append("dropout")
         if self.offline_from_day is not None:
             found.append("offline")
+        if self.placement is not None:
+            found.append("misplaced")
         return tuple(found)
 
 
@@ -197,6 +227,7 @@ class _Truth(FileModel):
     cold: TruthFlag
     vacant: bool = False
     onset_day: Day = 0.0
+    resolved_day: Day | None = None
 
 
 class _ScenarioFile(FileModel):
@@ -245,12 +276,19 @@ def parse_scenario(name: str, text: str, source: str) -> Scenario:
         offline_from_day=sensor.offline_from_day,
         offline_days=sensor.offline_days,
         fault_room=sensor.fault_room,
+        heated_rooms=None if heating.heated_rooms is None else tuple(heating.heated_rooms),
+        drying_weekends_only=occupancy.drying_weekends_only,
+        repaired_from_day=ventilation.repaired_from_day,
+        repaired_ach=ventilation.repaired_ach,
+        repaired_extractor=ventilation.repaired_extractor,
+        placement=sensor.placement,
         truth=GroundTruth(
             damp=truth.damp,
             cold=truth.cold,
             vacant=truth.vacant,
             onset_day=truth.onset_day,
             faults=sensor.faults(),
+            resolved_day=truth.resolved_day,
         ),
     )
 

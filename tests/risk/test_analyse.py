@@ -45,10 +45,12 @@ def test_example_gives_the_documented_levels_and_reasons(capsys) -> None:  # typ
     assert code == 0
     flats = {f["flat_id"]: f for f in out["flats"]}
     levels = {k: (f["damp_level"], f["cold_level"]) for k, f in flats.items()}
+    # LC-0102's mould index stays below 1 (no growth yet): medium, not "high" (the old
+    # hour counts called it high); LC-0103's cold walls sit near 75 % surface RH: low
     assert levels == {
         "LC-0101": ("none", "none"),
-        "LC-0102": ("high", "low"),
-        "LC-0103": ("none", "high"),
+        "LC-0102": ("medium", "low"),
+        "LC-0103": ("low", "high"),
         "LC-0104": ("none", "high"),
     }
     damp_codes = {r["code"] for r in flats["LC-0102"]["reasons"] if r["kind"] == "damp"}
@@ -73,8 +75,10 @@ def test_without_outdoor_or_probe_surface_metrics_are_null(capsys) -> None:  # t
             m = room["metrics"]
             assert m["hours_surface_rh_over_80"] is None and m["mould_index_final"] is None
     damp = {f["flat_id"]: f["damp_level"] for f in out["flats"]}
-    assert damp["LC-0102"] == "medium"  # air RH only: never pretends to know the wall
-    msg = next(r for f in out["flats"] for r in f["reasons"] if r["code"] == "air_rh_over_70")
+    # air RH only, never pretending to know the wall: a week's mean near 72 % is over
+    # Approved Document F's monthly 65 % but under its weekly 75 %: low
+    assert damp["LC-0102"] == "low"
+    msg = next(r for f in out["flats"] for r in f["reasons"] if r["code"] == "air_rh_mean")
     assert "surface risk not estimated" in msg["message"]
 
 
@@ -89,7 +93,8 @@ def test_surface_probe_is_used_when_present(tmp_path: Path, capsys) -> None:  # 
     assert code == 0 and m["surface_source"] == "probe"
     # 19 C / 70 % air on a 13 C wall: RH_si = 70·e_s(19)/e_s(13) ≈ 102 % -> capped, condensing
     assert m["hours_condensation"] == pytest.approx(72, abs=0.1)
-    assert out["flats"][0]["damp_level"] == "high"
+    # a streaming wall for 3 days: the mould index has not reached 1 (growth) yet
+    assert out["flats"][0]["damp_level"] == "medium"
 
 
 def test_time_weighting_known_answer_and_gaps(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -155,4 +160,4 @@ def test_bad_usage_is_a_clear_error(tmp_path: Path, capsys) -> None:  # type: ig
     bad.write_text('version = "x"\n[damp]\nhigh_mould_index = "one"\n')
     with pytest.raises(ConfigError, match="damp"):
         load_thresholds(bad)
-    assert load_thresholds().version == "2026.1"
+    assert load_thresholds().version == "2026.2"

@@ -28,7 +28,7 @@ BUNDLED = (files("backend.risk") / "thresholds.toml").read_text(encoding="utf-8"
         ("min_coverage = 0.8", "min_coverage = 8", "[flags] min_coverage=8.0 is outside 0–1"),
         ("min_heated_days = 3", "min_heated_days = true", "[flags] min_heated_days must be int"),
         ("flatline_hours = 12", "flatline_hours = -1", "[flags] flatline_hours=-1 must be ≥ 0"),
-        ('version = "2026.1"', "", "version is required"),
+        ('version = "2026.2"', "", "version is required"),
         ("[cold]", "[chill]", "[cold] table is required"),
         ("days = 7", "days = 0", "[window] days=0 is outside 1–366"),
     ],
@@ -50,7 +50,7 @@ def test_a_landlords_file_is_read_as_written(tmp_path: Path) -> None:
     path = tmp_path / "mine.toml"
     path.write_text(
         (BUNDLED[:start] + BUNDLED[end:])
-        .replace('version = "2026.1"', 'version = "ours-3"')
+        .replace('version = "2026.2"', 'version = "ours-3"')
         .replace("min_coverage = 0.8", "min_coverage = 0.6"),
         encoding="utf-8",
     )

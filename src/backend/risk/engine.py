@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from backend.risk.heating import OCCUPIED_HOURS, cooling_time_constant_regression, local_hour
 from backend.risk.mould import MATERIALS, MaterialClass, mould_index
-from backend.risk.psychrometrics import dew_point
+from backend.risk.psychrometrics import dew_point, vapour_pressure
 from backend.risk.surfaces import surface_relative_humidity, surface_temperature
 from backend.risk.thresholds import MetricLimits, load_thresholds
 
@@ -31,6 +31,7 @@ __all__ = [
     "DailyMetrics",
     "EngineParams",
     "SeriesState",
+    "lagged_outdoor",
     "score_grid",
 ]
 
@@ -56,6 +57,11 @@ FIELDS: Final = (
     "implausible_h",  # hours indoors below 0 °C or above 45 °C
     "outdoor_h",  # Σ outdoor temp·h
     "outdoor_hours",
+    "surf_rh_h",  # Σ surface RH·h (the time-averaged surface RH of ISO 13788)
+    "occ_temp_h",  # Σ occupied temp·h
+    "vpx_h",  # Σ (indoor − outdoor vapour pressure)·h [Pa·h]
+    "vpx_hours",  # hours with indoor and outdoor vapour pressure
+    "slow_clear_h",  # hours with air RH > the air limit for the 3rd hour running or more
     "mould_max",  # max mould index in the day (not additive)
     "mould_end",  # mould index at the day's last hour with data (not additive)
 )
@@ -70,6 +76,9 @@ class EngineParams:
     decline: float = 0.25
     occupied_only: bool = True
     spike_window_s: int = 1800
+    #: time constant [h] of the outdoor temperature's lag for the surface estimate (the
+    #: wall's thermal mass; ISO 13788 applies f_Rsi to monthly means); 0: hourly values
+    outdoor_lag_h: float = 48.0
     #: the limits hours are counted against (``[metrics]`` of the thresholds)
     limits: MetricLimits = field(default_factory=lambda: load_thresholds().metrics)
 
@@ -81,7 +90,8 @@ class ClimateGrid:
     ``start`` is a multiple of 3600 and ``step_s`` divides 3600; ``m`` is a multiple
     of the steps per hour. ``outdoor_c`` is ``(m,)`` or ``(n, m)``; ``surface_c`` holds
     probe readings (NaN where none). ``rh_max_pct`` (optional, hourly grids): the
-    highest RH in each step, to see short spikes hidden by the mean.
+    highest RH in each step, to see short spikes hidden by the mean. ``outdoor_rh``
+    (optional, the shape of ``outdoor_c``): outdoor RH, for the vapour-pressure excess.
     """
 
     start: int
@@ -93,6 +103,7 @@ class ClimateGrid:
     surface_c: F64 | None = None
     outdoor_c: F64 | None = None
     rh_max_pct: F64 | None = None
+    outdoor_rh: F64 | None = None
 
     def __post_init__(self) -> None:
         if self.start % 3600 or 3600 % self.step_s:
@@ -114,14 +125,67 @@ class ClimateGrid:
 
 @dataclass
 class SeriesState:
-    """Carried between runs: mould index and hours since the dry spell began."""
+    """Carried between runs: mould index, hours since the dry spell began, and the
+    lagged outdoor temperature (NaN: not known yet, started from the first hour)."""
 
     mould: F64
     dry_hours: F64
+    outdoor_lag: F64 | None = None
+    #: hours the air RH has been over the air limit without a break, at the end
+    humid_run: F64 | None = None
 
     @classmethod
     def new(cls, n: int) -> SeriesState:
-        return cls(np.zeros(n), np.zeros(n))
+        return cls(np.zeros(n), np.zeros(n), np.full(n, np.nan), np.zeros(n))
+
+    def run(self) -> F64:
+        """The humid run per series (0 where not carried)."""
+        if self.humid_run is None:
+            return np.zeros(self.mould.shape)
+        return np.asarray(self.humid_run, dtype=np.float64)
+
+    def lag(self) -> F64:
+        """The lagged outdoor temperature per series (NaN where unknown)."""
+        if self.outdoor_lag is None:
+            return np.full(self.mould.shape, np.nan)
+        return np.asarray(self.outdoor_lag, dtype=np.float64)
+
+
+def humid_runs(over: NDArray[np.bool_], carried: F64) -> F64:
+    """Length [h] of the unbroken run of ``over`` hours up to and including each hour
+    (0 where not over), ``(n, hours)``; the run ``carried`` from the previous run
+    continues one that the grid starts inside."""
+    counts = np.cumsum(over, axis=1, dtype=np.float64)
+    base = np.maximum.accumulate(np.where(over, 0.0, counts), axis=1)
+    runs = counts - base
+    unbroken = np.logical_and.accumulate(over, axis=1)
+    runs += np.where(unbroken, carried[:, None], 0.0)
+    return np.where(over, runs, 0.0)
+
+
+def lagged_outdoor(outdoor_h: F64, lag_h: float, start: F64) -> tuple[F64, F64]:
+    """The outdoor temperature seen through a first-order lag of ``lag_h`` hours
+    (an exponential moving mean, as a wall's thermal mass responds), hour by hour:
+    ``y[k] = y[k−1] + α·(x[k] − y[k−1])``, ``α = 1 − exp(−1/lag_h)``, from ``start``
+    (NaN: from the first finite hour); gaps hold the last value. ``outdoor_h`` is
+    ``(..., hours)``; returns the lagged series and its last value."""
+    x = np.asarray(outdoor_h, dtype=np.float64)
+    if lag_h <= 0:
+        last = np.asarray(start, dtype=np.float64).copy()
+        for k in range(x.shape[-1]):
+            last = np.where(np.isfinite(x[..., k]), x[..., k], last)
+        return x, last
+    alpha = 1.0 - float(np.exp(-1.0 / lag_h))
+    y = np.broadcast_to(np.asarray(start, dtype=np.float64), x.shape[:-1]).copy()
+    out = np.empty(x.shape)
+    xt = np.moveaxis(x, -1, 0)
+    ot = np.moveaxis(out, -1, 0)
+    for k in range(xt.shape[0]):
+        xk = xt[k]
+        ok = np.isfinite(xk)
+        y = np.where(ok, np.where(np.isfinite(y), y + alpha * (xk - y), xk), y)
+        ot[k] = y
+    return out, y
 
 
 @dataclass
@@ -192,6 +256,12 @@ class _Run:
     occ_masks: NDArray[np.bool_]
     occ_row: NDArray[np.intp]
     outdoor_row: F64 | None  # hourly outdoor mean when one series serves all rooms
+    lag_row: F64 | None  # its lagged form, when every series starts from the same state
+    lag_h: F64 | None  # (n, hours) lagged outdoor per series otherwise
+    lag_end: F64  # (n,) the lag's last value, carried to the next run
+    run0: F64  # (n,) humid run carried in
+    run_end: F64  # (n,) humid run at the end, carried out
+    outdoor_rh_row: F64 | None  # hourly outdoor RH when one series serves all rooms
     # filled block by block
     values: F64  # (fields, n, days); mould fields filled after the blocks
     surface_h: F64  # (n, hours)
@@ -224,9 +294,29 @@ def score_grid(
     ends = np.append(first[1:], hours) - 1
     occ_masks, occ_row = _room_masks(grid, hour_ts, params)
     outdoor_row: F64 | None = None
+    outdoor_rh_row: F64 | None = None
+    lag_row: F64 | None = None
+    lag_all: F64 | None = None
+    lag0 = state.lag()
+    lag_end = lag0.copy()
     if grid.outdoor_c is not None and np.ndim(grid.outdoor_c) == 1:
         od = np.asarray(grid.outdoor_c, dtype=np.float64)
         outdoor_row = _hourly_mean(od[None, :], k)[0][0]
+        if grid.outdoor_rh is not None:
+            orh = np.asarray(grid.outdoor_rh, dtype=np.float64)
+            outdoor_rh_row = _hourly_mean(orh[None, :], k)[0][0]
+        starts = np.unique(lag0[np.isfinite(lag0)])
+        if starts.size == 0 or (starts.size == 1 and np.isfinite(lag0).all()):
+            s0 = np.array(starts[0] if starts.size else np.nan)
+            lag_row, end_row = lagged_outdoor(outdoor_row, params.outdoor_lag_h, s0)
+            lag_end = np.full(n, float(end_row))
+        else:
+            lag_all, lag_end = lagged_outdoor(
+                np.broadcast_to(outdoor_row, (n, hours)), params.outdoor_lag_h, lag0
+            )
+    elif grid.outdoor_c is not None:
+        od2 = _hourly_mean(np.asarray(grid.outdoor_c, dtype=np.float64), k)[0]
+        lag_all, lag_end = lagged_outdoor(od2, params.outdoor_lag_h, lag0)
     run = _Run(
         grid=grid,
         params=params,
@@ -237,6 +327,12 @@ def score_grid(
         occ_masks=occ_masks,
         occ_row=occ_row,
         outdoor_row=outdoor_row,
+        lag_row=lag_row,
+        lag_h=lag_all,
+        lag_end=lag_end,
+        run0=state.run(),
+        run_end=np.zeros(n),
+        outdoor_rh_row=outdoor_rh_row,
         values=np.empty((len(FIELDS), n, days)),
         surface_h=np.empty((n, hours)),
         surf_rh=np.empty((n, hours)),
@@ -305,7 +401,7 @@ def score_grid(
             values=np.ascontiguousarray(np.moveaxis(values, 0, -1)),
             cooling_tau_h=run.tau,
         ),
-        SeriesState(np.asarray(mould_final), np.asarray(dry_final)),
+        SeriesState(np.asarray(mould_final), np.asarray(dry_final), run.lag_end, run.run_end),
     )
 
 
@@ -403,7 +499,12 @@ def _score_rows(
         od = np.asarray(grid.outdoor_c[r0:r1], dtype=np.float64)
         outdoor_h, _ = _hourly_mean(od, k)
     if outdoor_h is not None:
-        surface_h = surface_temperature(temp_h, outdoor_h, grid.f_rsi[r0:r1, None])
+        lagged = (
+            np.broadcast_to(run.lag_row, (n, hours))
+            if run.lag_row is not None
+            else np.asarray(run.lag_h)[r0:r1]
+        )
+        surface_h = surface_temperature(temp_h, lagged, grid.f_rsi[r0:r1, None])
     else:
         surface_h = np.full((n, hours), np.nan)
     if grid.surface_c is not None:
@@ -437,6 +538,24 @@ def _score_rows(
         put(
             "implausible_h", (temp_h < lim.implausible_below_c) | (temp_h > lim.implausible_above_c)
         )
+        put("surf_rh_h", surf_ok, np.nan_to_num(surf_rh) * hours_cov)
+        put("occ_temp_h", occ, np.nan_to_num(temp_h) * hours_cov)
+        # air RH over the limit for the third hour running or more: humidity that does
+        # not clear (a shower's rise that clears within two hours does not count)
+        humid = humid_runs(rh_h > lim.air_rh_pct, run.run0[r0:r1])
+        run.run_end[r0:r1] = humid[:, -1] if hours else run.run0[r0:r1]
+        put("slow_clear_h", humid >= 3)
+    outdoor_rh_h: F64 | None = None
+    if run.outdoor_rh_row is not None:
+        outdoor_rh_h = np.broadcast_to(run.outdoor_rh_row, (n, hours))
+    elif grid.outdoor_rh is not None and np.ndim(grid.outdoor_rh) == 2:
+        outdoor_rh_h, _ = _hourly_mean(np.asarray(grid.outdoor_rh[r0:r1], dtype=np.float64), k)
+    if outdoor_h is not None and outdoor_rh_h is not None:
+        with np.errstate(invalid="ignore"):
+            vpx = vapour_pressure(temp_h, rh_h) - vapour_pressure(outdoor_h, outdoor_rh_h)
+            v_ok = np.isfinite(vpx)
+        put("vpx_h", v_ok, np.nan_to_num(vpx) * hours_cov)
+        put("vpx_hours", v_ok)
     if outdoor_h is not None:
         o_ok = np.isfinite(outdoor_h)
         put("outdoor_h", o_ok, outdoor_h)

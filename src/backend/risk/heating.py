@@ -146,37 +146,68 @@ def cooling_time_constant(
 def cooling_time_constant_regression(
     indoor_c: ArrayLike, outdoor_c: ArrayLike, step_h: float, min_run_h: int = 4
 ) -> NDArray[np.floating]:
-    """τ [h] per series from heating-off decays with varying outdoor temperature:
-    regress dT_i/dt on (T_e − T_i) through the origin over falling runs of at least
-    ``min_run_h`` steps: ``1/τ = Σxy/Σx²``. Arrays ``(..., steps)``; NaN where no decay
-    was seen or τ is outside 1–1000 h."""
+    """τ [h] per series from heating-off decays with varying outdoor temperature.
+
+    A flat in a block also exchanges heat with its neighbours (party walls and floors
+    near 18–20 °C): ``dT_i/dt = −T_i/τ + b·T_e + c`` with ``b = share to outdoors / τ``
+    and the intercept ``c`` taking the neighbours' part. Ordinary least squares of
+    dT_i/dt on (T_i, T_e, 1) over falling runs of at least ``min_run_h`` steps gives
+    −1/τ as the T_i coefficient; regressing on (T_e − T_i) through the origin instead
+    assumes all heat goes outdoors and overstates τ 2.5–3× when half goes to
+    neighbours. Arrays ``(..., steps)``; NaN where no decay was seen, the fit is
+    ill-conditioned, or τ is outside 1–1000 h.
+    """
     ti = np.asarray(indoor_c, dtype=np.float64)
     te = np.asarray(outdoor_c, dtype=np.float64)
     if te.ndim == 0 or te.shape[-1] != ti.shape[-1]:
         te = np.broadcast_to(te, ti.shape)
+    te = np.broadcast_to(te, ti.shape)
     dtdt = np.diff(ti, axis=-1)
     if step_h != 1.0:
         dtdt /= step_h
-    # midpoint outdoor temperature on te's own shape (often one row for all series)
-    te_mid = te[..., :-1] + te[..., 1:]
-    te_mid /= 2
-    x = ti[..., :-1] + ti[..., 1:]
-    x /= 2
-    np.subtract(te_mid, x, out=x)
+    te_mid = (te[..., :-1] + te[..., 1:]) / 2
+    ti_mid = (ti[..., :-1] + ti[..., 1:]) / 2
     with np.errstate(invalid="ignore"):
         falling = dtdt < 0
-        falling &= x < -2.0
+        falling &= ti_mid - te_mid > 2.0
         falling &= np.isfinite(dtdt)
-        falling &= np.isfinite(x)
+        falling &= np.isfinite(te_mid)
     keep = _in_long_runs(falling, min_run_h)
-    prod = np.zeros(x.shape)
-    np.multiply(x, dtdt, out=prod, where=keep)
-    sxy = np.sum(prod, axis=-1)
-    prod[...] = 0.0
-    np.multiply(x, x, out=prod, where=keep)
-    sxx = np.sum(prod, axis=-1)
+    w = keep.astype(np.float64)
+    x1 = np.where(keep, ti_mid, 0.0)
+    x2 = np.where(keep, te_mid, 0.0)
+    y = np.where(keep, dtdt, 0.0)
+    # normal equations of y = a·x1 + b·x2 + c, per series
+    s = {
+        "n": w.sum(axis=-1),
+        "1": x1.sum(axis=-1),
+        "2": x2.sum(axis=-1),
+        "11": (x1 * x1).sum(axis=-1),
+        "12": (x1 * x2).sum(axis=-1),
+        "22": (x2 * x2).sum(axis=-1),
+        "y": y.sum(axis=-1),
+        "1y": (x1 * y).sum(axis=-1),
+        "2y": (x2 * y).sum(axis=-1),
+    }
+    shape = s["n"].shape
+    a_mat = np.stack(
+        [
+            np.stack([s["11"], s["12"], s["1"]], axis=-1),
+            np.stack([s["12"], s["22"], s["2"]], axis=-1),
+            np.stack([s["1"], s["2"], s["n"]], axis=-1),
+        ],
+        axis=-2,
+    ).reshape(-1, 3, 3)
+    rhs = np.stack([s["1y"], s["2y"], s["y"]], axis=-1).reshape(-1, 3)
+    coef = np.full(rhs.shape[0], np.nan)
+    enough = s["n"].reshape(-1) >= 3 * min_run_h
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cond = np.linalg.cond(a_mat[enough]) if enough.any() else np.zeros(0)
+    good = np.flatnonzero(enough)[cond < 1e12]
+    if good.size:
+        coef[good] = np.linalg.solve(a_mat[good], rhs[good][..., None])[:, 0, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
-        tau = sxx / sxy
+        tau = (-1.0 / coef).reshape(shape)
     return np.asarray(np.where((tau >= 1.0) & (tau <= 1000.0), tau, np.nan))
 
 

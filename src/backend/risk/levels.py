@@ -17,7 +17,14 @@ from backend.risk.thresholds import Thresholds
 from dampwatch_core.const import LEVELS
 from dampwatch_core.findings import Flag, FlagCode, Reason, ReasonCode, ReasonKind
 
-__all__ = ["LEVELS", "FlatAssessment", "SeriesInfo", "assess_flats", "room_metrics"]
+__all__ = [
+    "LEVELS",
+    "FlatAssessment",
+    "SeriesInfo",
+    "assess_flats",
+    "is_wet_room",
+    "room_metrics",
+]
 
 # the codes bound once (an estate's assessment writes hundreds of thousands)
 _DAMP, _COLD = ReasonKind.DAMP, ReasonKind.COLD
@@ -35,6 +42,18 @@ _COND_H, _OCC_HOURS, _BELOW18_H = IDX["cond_h"], IDX["occ_hours"], IDX["below18_
 _BELOW16_H, _DH18, _SPIKES, _JUMPS = IDX["below16_h"], IDX["dh18"], IDX["spikes"], IDX["jumps"]
 _FLAT_H, _IMPLAUSIBLE_H = IDX["flat_h"], IDX["implausible_h"]
 _OUTDOOR_H, _OUTDOOR_HOURS = IDX["outdoor_h"], IDX["outdoor_hours"]
+_SURF_RH_H, _OCC_TEMP_H = IDX["surf_rh_h"], IDX["occ_temp_h"]
+_VPX_H, _VPX_HOURS, _SLOW_H = IDX["vpx_h"], IDX["vpx_hours"], IDX["slow_clear_h"]
+_AIR_RH_MEAN, _SLOW_TO_CLEAR = ReasonCode.AIR_RH_MEAN, ReasonCode.SLOW_TO_CLEAR
+
+#: Words in a room's registry name that make it a wet room (showers, cooking).
+WET_ROOM_WORDS: Final = ("bathroom", "kitchen", "shower", "wc", "utility")
+
+
+def is_wet_room(room: str) -> bool:
+    """A bathroom, kitchen or the like, from the registry's room name."""
+    name = room.lower()
+    return any(word in name for word in WET_ROOM_WORDS)
 
 
 @dataclass(frozen=True)
@@ -56,6 +75,10 @@ class FlatAssessment:
     reasons: list[Reason] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     rooms: list[dict[str, Any]] = field(default_factory=list)
+    #: the decision variables behind the damp and cold levels: 1 at the shipped medium
+    #: criteria (a level is medium or above when its evidence is at least 1)
+    damp_evidence: float = 0.0
+    cold_evidence: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """The stored and public form, in the API's vocabulary."""
@@ -88,7 +111,8 @@ def _mould(
     values: NDArray[np.float64],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], list[bool]]:
     """Per series: max of ``mould_max`` (NaN if none finite), last finite ``mould_end``
-    (NaN if none), and whether the finite ``mould_end`` values rose (last > first)."""
+    (NaN if none), and whether the index is rising: the last finite ``mould_end`` above
+    the one before it (growth on the latest day, not earlier in the window)."""
     n, days, _ = values.shape
     if days == 0:
         return np.full(n, np.nan), np.full(n, np.nan), [False] * n
@@ -98,9 +122,14 @@ def _mould(
     ends = values[:, :, IDX["mould_end"]]
     fin = np.isfinite(ends)
     count = np.asarray(fin.sum(axis=1))
-    first = ends[np.arange(n), fin.argmax(axis=1)]
-    last = ends[np.arange(n), days - 1 - fin[:, ::-1].argmax(axis=1)]
-    rising = (count > 1) & (last > first + 1e-6)
+    last_pos = days - 1 - fin[:, ::-1].argmax(axis=1)
+    last = ends[np.arange(n), last_pos]
+    # the finite value before the last: the last finite one among the days before it
+    before = np.where(fin & (np.arange(days)[None, :] < last_pos[:, None]), ends, np.nan)
+    has_before = np.isfinite(before).any(axis=1)
+    prev_pos = days - 1 - np.isfinite(before)[:, ::-1].argmax(axis=1)
+    prev = ends[np.arange(n), prev_pos]
+    rising = (count > 1) & has_before & (last > prev + 1e-6)
     return np.where(has_max, top, np.nan), np.where(count > 0, last, np.nan), rising.tolist()
 
 
@@ -123,6 +152,9 @@ _METRIC_DECIMALS: Final = {
     "surface_hours": 1,
     "humidity_spikes_per_day": 2,
     "mean_outdoor_c": 2,
+    "mean_surface_rh_pct": 1,
+    "hours_slow_to_clear": 1,
+    "mean_vapour_excess_pa": 0,
 }
 
 
@@ -164,6 +196,9 @@ def _metric_rows(
         "surface_hours": surf_hours,
         "humidity_spikes_per_day": tot[:, _SPIKES] / days,
         "mean_outdoor_c": per_hour(_OUTDOOR_H, outdoor_hours),
+        "mean_surface_rh_pct": per_hour(_SURF_RH_H, surf_hours),
+        "hours_slow_to_clear": tot[:, _SLOW_H],
+        "mean_vapour_excess_pa": per_hour(_VPX_H, tot[:, _VPX_HOURS]),
     }
     table = np.stack([np.round(columns[k], nd) for k, nd in _METRIC_DECIMALS.items()], axis=1)
     finite = np.isfinite(table)
@@ -227,6 +262,11 @@ def assess_flats(
         else np.full(n_series, np.nan)
     )
     room_rows = _metric_rows(totals, mould_max, mould_final, days, taus, infos[:n_series])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        day_rh = np.where(
+            values[:, :, _HOURS] >= 6, values[:, :, _RH_H] / values[:, :, _HOURS], -np.inf
+        )
+    max_day_rh = (day_rh.max(axis=1) if n_days else np.full(n_series, -np.inf)).tolist()
     # ---- daily means per flat (hours and temp·h summed over its rooms, in order)
     flat_ids = list(by_flat)
     members = list(by_flat.values())
@@ -260,6 +300,8 @@ def assess_flats(
         flags: list[Flag] = []
         rooms = []
         damp_score = cold_score = 0.0
+        damp_evidence = cold_evidence = 0.0
+        flat_vpx = flat_vpx_hours = flat_occ_temp = 0.0
         flat_hours = flat_occ = flat_b18 = flat_b16 = flat_temp = 0.0
         flat_spikes = 0.0
         coverage_hours = 0.0
@@ -277,15 +319,19 @@ def assess_flats(
             flat_b16 += tot[_BELOW16_H]
             flat_temp += tot[_TEMP_H]
             flat_spikes += tot[_SPIKES]
+            flat_vpx += tot[_VPX_H]
+            flat_vpx_hours += tot[_VPX_HOURS]
+            flat_occ_temp += tot[_OCC_TEMP_H]
             if hours < th.min_hours:
                 continue
             # ---- damp and mould, per room
             room = info.room.replace("_", " ")
             surf_h = tot[_SURF_HOURS]
             rank = 0
+            evidence = 0.0
             if surf_h > 0:
                 surf80 = tot[_SURF80_H]
-                f80 = surf80 / surf_h
+                mean_srh = tot[_SURF_RH_H] / surf_h
                 cond = tot[_COND_H]
                 mmax = m["mould_index_max"] or 0.0
                 mfin = m["mould_index_final"] or 0.0
@@ -295,29 +341,34 @@ def assess_flats(
                     else f"at the {room}'s estimated coldest wall (f_Rsi {info.f_rsi:g})"
                 )
                 rising = mould_rising[i]
-                if (
-                    mmax >= dth.high_mould_index
-                    or cond >= dth.high_condensation_hours
-                    or f80 >= dth.high_surface_rh80_fraction
-                ):
+                # below M = 1 the index counts while it is still rising: once the wall
+                # dries (a repair that worked) the index falls only slowly, but nothing
+                # grows any more
+                growing = mmax if rising else 0.0
+                if mmax >= dth.high_mould_index:
                     rank = 3
-                elif (
-                    mmax >= dth.medium_mould_index
-                    or cond >= dth.medium_condensation_hours
-                    or f80 >= dth.medium_surface_rh80_fraction
-                ):
+                elif growing >= dth.medium_mould_index or mean_srh >= dth.medium_surface_rh_pct:
                     rank = 2
-                elif f80 >= dth.low_surface_rh80_fraction:
+                elif mean_srh >= dth.low_surface_rh_pct or mmax >= dth.medium_mould_index:
                     rank = 1
+                evidence = max(
+                    growing / max(dth.medium_mould_index, 1e-9),
+                    mean_srh / max(dth.medium_surface_rh_pct, 1e-9),
+                )
+                if mmax >= dth.high_mould_index:
+                    evidence = max(evidence, mmax / dth.high_mould_index)
                 if rank:
                     reasons.append(
                         {
                             "kind": _DAMP,
                             "code": _SURFACE_RH_OVER_80,
                             "room": info.room,
+                            "mean_pct": round(mean_srh, 1),
                             "hours": round(surf80, 1),
                             "of_hours": round(surf_h, 1),
-                            "message": f"surface RH ≥ {surface_rh} % for {surf80:.0f} h of {surf_h:.0f} h {where}",
+                            "message": f"mean surface RH {mean_srh:.0f} % over {surf_h:.0f} h {where} "
+                            f"(ISO 13788 limit: a mean of {dth.medium_surface_rh_pct:g} %); "
+                            f"≥ {surface_rh} % for {surf80:.0f} h",
                         }
                     )
                     if cond > 0:
@@ -331,6 +382,13 @@ def assess_flats(
                             }
                         )
                     if mmax > 0.01:
+                        meaning = (
+                            "visible growth likely"
+                            if mmax >= 3
+                            else "microscopic growth likely started"
+                            if mmax >= 1
+                            else "no growth yet, conditions allow it"
+                        )
                         reasons.append(
                             {
                                 "kind": _DAMP,
@@ -339,29 +397,53 @@ def assess_flats(
                                 "max": round(mmax, 2),
                                 "final": round(mfin, 2),
                                 "rising": bool(rising),
-                                "message": f"mould index {mfin:.2f}{' and rising' if rising else ''} in the {room} (1 = growth starts, 3 = visible)",
+                                "message": f"mould index {mfin:.2f}{' and rising' if rising else ''} in the {room}: "
+                                f"{meaning} (VTT: 1 = microscopic growth, 3 = visible)",
                             }
                         )
-                damp_score = max(damp_score, mmax + f80 + cond / 24)
+                damp_score = max(damp_score, mmax + mean_srh / 100)
             else:
-                rh70 = tot[_RH70_H]
-                f70 = rh70 / hours
-                if f70 >= dth.air_rh70_fraction_medium:
+                mean_rh = tot[_RH_H] / hours
+                day_max = max_day_rh[i]
+                if day_max > dth.air_daily_rh_pct or mean_rh > dth.air_weekly_rh_pct:
                     rank = 2
-                elif f70 >= dth.air_rh70_fraction_low:
+                elif mean_rh > dth.air_monthly_rh_pct:
                     rank = 1
+                evidence = max(
+                    day_max / max(dth.air_daily_rh_pct, 1e-9),
+                    mean_rh / max(dth.air_weekly_rh_pct, 1e-9),
+                )
                 if rank:
                     reasons.append(
                         {
                             "kind": _DAMP,
-                            "code": _AIR_RH_OVER_70,
+                            "code": _AIR_RH_MEAN,
                             "room": info.room,
-                            "hours": round(rh70, 1),
-                            "message": f"air RH over {air_rh} % for {rh70:.0f} h of {hours:.0f} h in the {room} "
-                            "(no wall probe or outdoor temperature: surface risk not estimated)",
+                            "mean_pct": round(mean_rh, 1),
+                            "max_daily_pct": round(day_max, 1),
+                            "message": f"air RH in the {room}: mean {mean_rh:.0f} % over {hours:.0f} h, "
+                            f"highest daily mean {day_max:.0f} % (Approved Document F: "
+                            f"{dth.air_daily_rh_pct:g} % daily, {dth.air_weekly_rh_pct:g} % weekly); "
+                            "no wall probe or outdoor temperature: surface risk not estimated",
                         }
                     )
-                damp_score = max(damp_score, f70)
+                damp_score = max(damp_score, mean_rh / 100)
+            if is_wet_room(info.room):
+                slow = tot[_SLOW_H]
+                if slow >= dth.wet_room_slow_clear_fraction * hours:
+                    rank = max(rank, 1)
+                    reasons.append(
+                        {
+                            "kind": _DAMP,
+                            "code": _SLOW_TO_CLEAR,
+                            "room": info.room,
+                            "hours": round(slow, 1),
+                            "of_hours": round(hours, 1),
+                            "message": f"humidity in the {room} is slow to clear: over {air_rh} % "
+                            f"for 3 h or more at a time, {slow:.0f} h of {hours:.0f} h",
+                        }
+                    )
+            damp_evidence = max(damp_evidence, evidence)
             damp_rank = max(damp_rank, rank)
             # ---- sensor faults
             if tot[_FLAT_H] >= fth.flatline_hours:
@@ -405,7 +487,12 @@ def assess_flats(
         if flat_occ >= th.min_hours:
             f18 = flat_b18 / flat_occ
             f16 = flat_b16 / flat_occ
-            mean_t = flat_temp / flat_hours if flat_hours else float("nan")
+            mean_t = flat_occ_temp / flat_occ  # over occupied hours
+            cold_evidence = max(
+                f18 / max(cth.medium_below18_fraction, 1e-9),
+                f16 / max(cth.medium_below16_fraction, 1e-9),
+                cth.high_mean_temp_c / mean_t if mean_t > 0 else 10.0,
+            )
             if mean_t < cth.high_mean_temp_c or f16 >= cth.high_below16_fraction:
                 cold_rank = 3
             elif f18 >= cth.medium_below18_fraction or f16 >= cth.medium_below16_fraction:
@@ -423,7 +510,7 @@ def assess_flats(
                         "mean_temp_c": round(mean_t, 1),
                         "message": f"below {warm_c} °C for {flat_b18:.0f} h of {flat_occ:.0f} occupied "
                         f"room-hours ({flat_b16:.0f} h below {cold_c} °C); "
-                        f"mean {mean_t:.1f} °C",
+                        f"mean {mean_t:.1f} °C while occupied",
                     }
                 )
             cold_score = f18 + f16
@@ -440,8 +527,21 @@ def assess_flats(
                 }
             )
             cold_rank = max(cold_rank, 2)
+            cold_evidence = max(cold_evidence, 1.0)
         spikes_per_day = flat_spikes / days
-        if cold_rank and spikes_per_day < fth.vacancy_spikes_per_day:
+        if flat_vpx_hours >= th.min_hours:
+            excess = flat_vpx / flat_vpx_hours
+            if cold_rank and excess < fth.vacancy_vapour_excess_pa:
+                flags.append(
+                    {
+                        "code": _POSSIBLE_VACANCY,
+                        "vapour_excess_pa": round(excess),
+                        "message": f"no occupancy signature (indoor air holds {excess:.0f} Pa more "
+                        "vapour than outdoors; people living there add a few hundred): "
+                        "the flat may be empty; confirm before outreach",
+                    }
+                )
+        elif cold_rank and spikes_per_day < fth.vacancy_spikes_per_day:
             flags.append(
                 {
                     "code": _POSSIBLE_VACANCY,
@@ -453,7 +553,15 @@ def assess_flats(
         score = 10.0 * max(damp_rank, cold_rank) + min(damp_score + cold_score, 9.99)
         out.append(
             FlatAssessment(
-                flat_id, LEVELS[damp_rank], LEVELS[cold_rank], score, reasons, flags, rooms
+                flat_id,
+                LEVELS[damp_rank],
+                LEVELS[cold_rank],
+                score,
+                reasons,
+                flags,
+                rooms,
+                damp_evidence,
+                cold_evidence,
             )
         )
     return out

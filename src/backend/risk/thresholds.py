@@ -44,16 +44,20 @@ class MetricLimits(FileModel):
     jump_temp_c: Amount
 
 
+Percent = Annotated[float, between(0, 100)]
+
+
 class DampThresholds(FileModel):
+    """Damp and mould levels (sources in ``thresholds.toml``)."""
+
     high_mould_index: Amount
-    high_condensation_hours: Amount
-    high_surface_rh80_fraction: Fraction
     medium_mould_index: Amount
-    medium_condensation_hours: Amount
-    medium_surface_rh80_fraction: Fraction
-    low_surface_rh80_fraction: Fraction
-    air_rh70_fraction_medium: Fraction
-    air_rh70_fraction_low: Fraction
+    medium_surface_rh_pct: Percent
+    low_surface_rh_pct: Percent
+    air_daily_rh_pct: Percent
+    air_weekly_rh_pct: Percent
+    air_monthly_rh_pct: Percent
+    wet_room_slow_clear_fraction: Fraction
 
 
 class ColdThresholds(FileModel):
@@ -70,6 +74,7 @@ class FlagThresholds(FileModel):
     jumps: Amount
     implausible_hours: Amount
     vacancy_spikes_per_day: Amount
+    vacancy_vapour_excess_pa: Amount
     heated_day_c: float
     unheated_day_c: float
     min_heated_days: Annotated[int, Field(ge=0)]

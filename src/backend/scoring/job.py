@@ -164,6 +164,8 @@ def score_estate(
     carried = SeriesState(
         np.array([dev_state[r.device_id].mould for r in todo]),
         np.array([dev_state[r.device_id].dry for r in todo]),
+        np.array([_nan_if_none(dev_state[r.device_id].lag) for r in todo]),
+        np.array([dev_state[r.device_id].humid_run for r in todo]),
     )
     lap = report.lap("grid", lap)
     daily, new_state = score_grid(built.grid, carried, params)
@@ -171,9 +173,13 @@ def score_estate(
     merge_all(todo_states, daily.day_starts, daily.values, th.window_days + 1)
     new_mould = new_state.mould.tolist()
     new_dry = new_state.dry_hours.tolist()
+    new_lag = new_state.lag().tolist()
+    new_run = new_state.run().tolist()
     for i, r in enumerate(todo):
         ds = todo_states[i]
         ds.mould, ds.dry, ds.last_ts = float(new_mould[i]), float(new_dry[i]), until[r.device_id]
+        ds.lag = None if new_lag[i] != new_lag[i] else float(new_lag[i])
+        ds.humid_run = float(new_run[i])
     report.devices_scored = len(todo)
     lap = report.lap("score", lap)
 
@@ -235,3 +241,7 @@ def score_estate(
         ", ".join(f"{k} {v:.1f} s" for k, v in report.phases.items()),
     )
     return report
+
+
+def _nan_if_none(value: float | None) -> float:
+    return float("nan") if value is None else value

@@ -44,6 +44,8 @@ class DeviceState:
     dry: float
     day_starts: list[int]
     buckets: NDArray[np.float32]  # days × fields
+    lag: float | None = None  # lagged outdoor temperature for surface estimates [°C]
+    humid_run: float = 0.0  # hours of air RH over the limit without a break, at last_ts
 
     @classmethod
     def load(cls, row: ScoringState | Any | None, first_start: int) -> DeviceState:
@@ -62,6 +64,8 @@ class DeviceState:
             float(row.state.get("dry", 0.0)),
             days if buckets.shape[0] == len(days) else [],
             buckets.copy(),
+            None if row.state.get("lag") is None else float(row.state["lag"]),
+            float(row.state.get("humid_run", 0.0)),
         )
 
     def merge(
@@ -205,7 +209,13 @@ class SqlStateStore:
             values = {
                 "device_id": dev,
                 "last_ts": ds.last_ts,
-                "state": {"mould": ds.mould, "dry": ds.dry, "days": ds.day_starts},
+                "state": {
+                    "mould": ds.mould,
+                    "dry": ds.dry,
+                    "days": ds.day_starts,
+                    "lag": ds.lag,
+                    "humid_run": ds.humid_run,
+                },
                 "buckets": ds.buckets.astype(np.float32).tobytes(),
                 "updated_at": updated_at,
             }

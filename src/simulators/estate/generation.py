@@ -19,10 +19,17 @@ from simulators.estate.spec import (
     Estate,
     EstateData,
     FlatData,
+    RoomKind,
     RoomSpec,
     Tenant,
 )
-from simulators.flat import RoomDrivers, RoomParams, simulate_rooms
+from simulators.flat import (
+    RHO_CP,
+    RoomDrivers,
+    RoomParams,
+    saturation_vapour_pressure,
+    simulate_rooms,
+)
 from simulators.scenario import Scenario
 from simulators.weather import weather_at
 
@@ -30,14 +37,33 @@ __all__ = ["device_id_for", "generate_estate"]
 
 LONDON = ZoneInfo("Europe/London")
 
-# Moisture and heat sources, order of magnitude as tabulated in BS 5250:2021.
-BREATHING_G_PER_H = 50.0  # a person at home, breathing and perspiring
+# Moisture and heat sources. Per event, as BS 5250:2021 (Annex on moisture generation)
+# and IEA Annex 14 tabulate them: a person breathing and perspiring 40–60 g/h, a meal
+# 0.6–1.5 kg/h of cooking, a shower about 2.5 kg/h, a load of washing dried indoors
+# 1–1.5 kg, plus washing up, plants and mopping. Added up for a day these give a
+# two-person household 4–6 kg, between the tables' "dry" and "moist" occupancy.
+BREATHING_G_PER_H = 55.0  # a person at home, awake or asleep on average
 PERSON_W = 80.0  # sensible heat of a person at rest
 APPLIANCES_W = 50.0  # fridge, TV, lights in the main room of an occupied flat
-COOKING_G = 500.0  # one meal, over half an hour
-SHOWER_G_BATHROOM = 600.0  # one shower, over a quarter of an hour
-SHOWER_G_ELSEWHERE = 250.0  # the share that reaches a bedroom when no bathroom is modelled
-DRYING_G = 1800.0  # one load of washing dried on an airer, over ten hours
+COOKING_G = 450.0  # one meal, over half an hour (0.9 kg/h)
+SHOWER_G = 450.0  # one shower and the wet towels, over a quarter of an hour
+DRYING_G = 1400.0  # one load of washing dried on an airer, over ten hours
+OTHER_G_PER_DAY = 450.0  # washing up, plants, kettles, mopping: per occupant
+#: An extractor fan running while cooking or showering takes this share of the vapour
+#: out at source (kitchen and bathroom not modelled as rooms of their own).
+EXTRACTED_SHARE = 0.5
+#: Volume of a flat [m³] (about 52 m² at 2.4 m): moisture released outside the modelled
+#: rooms (hall, and kitchen and bathroom when the estate does not list them) mixes
+#: through the whole flat, so a modelled room receives its share by volume.
+FLAT_VOLUME_M3 = 125.0
+#: Wall mass time constants [h] drawn per room: heavy masonry and concrete walls
+#: smooth outdoor swings over one to three days.
+WALL_TAU_H = (24.0, 72.0)
+#: Area of each room's coldest surfaces [m²] (window and reveals, a corner, behind furniture).
+COLD_AREA_M2 = (3.0, 6.0)
+#: Hygroscopic buffer per m³ of room [g per unit RH]: furnishings and plaster, about
+#: 15 g/m² per unit RH over surfaces about 2.5× the room's volume in m².
+BUFFER_G_PER_M3 = 37.5
 
 
 def _allocate(mix: Mapping[str, float], n: int, rng: np.random.Generator) -> list[str]:
@@ -84,6 +110,7 @@ class _Timeline:
     first_local_hour: float
     sample_s: int
     days: int
+    first_weekday: int = 0  # local weekday of the first day (Monday 0)
 
 
 def _events(
@@ -113,15 +140,15 @@ def _room_drivers(
     sc: Scenario,
     room: RoomSpec,
     rooms: tuple[RoomSpec, ...],
-    rng: np.random.Generator,
+    household: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
     tl: _Timeline,
     setpoint_jitter: float,
     out: RoomDrivers,
     j: int,
 ) -> None:
     """Fill row ``j`` of ``out`` with what drives this room of this scenario."""
-    lh, day, step = tl.local_hour, tl.day, tl.sample_s
-    kinds = {r.kind for r in rooms}
+    lh, day = tl.local_hour, tl.day
+    mixed, cook, shower = household
     out.setpoint_c[j] = sc.setpoint_c + setpoint_jitter
     allowed = np.zeros(lh.size, dtype=bool)
     for a, b in sc.schedule:
@@ -129,6 +156,8 @@ def _room_drivers(
     if sc.off_from_day is not None:
         off_to = np.inf if sc.off_days is None else sc.off_from_day + sc.off_days
         allowed &= ~((day >= sc.off_from_day) & (day < off_to))
+    if sc.heated_rooms is not None and room.name not in sc.heated_rooms:
+        allowed[:] = False  # a prepayment household heats only some rooms
     out.heating_allowed[j] = allowed
 
     occ = sc.occupants
@@ -138,32 +167,66 @@ def _room_drivers(
         present = {"living": home & ~night, "bedroom": night}.get(room.kind)
         if present is not None:
             out.gains_w[j] = np.where(present, PERSON_W * occ, 0.0)
-            out.moisture_g_per_s[j] = np.where(present, BREATHING_G_PER_H * occ, 0.0) / 3600
         if room.kind in ("living", "kitchen"):
             out.gains_w[j] += APPLIANCES_W
+    share = room.volume_m3 / max(FLAT_VOLUME_M3, sum(r.volume_m3 for r in rooms))
+    out.moisture_g_per_s[j] = share * mixed
+    local = np.zeros(lh.size)
     events = np.zeros(lh.size)
-    cooks_here = room.kind == "kitchen" or (room.kind == "living" and "kitchen" not in kinds)
-    if cooks_here:
-        cook = _events(rng, tl, sc.cooking_per_day, (8.0, 18.5, 13.0), 0.7, 1800)
-        out.moisture_g_per_s[j] += cook * COOKING_G / 1800
+    if room.kind == "kitchen":
+        local += cook * COOKING_G / 1800
         events = cook
-    if room.kind == "living" and sc.drying_days_per_week:
-        drying_days = np.nonzero(rng.random(tl.days) < sc.drying_days_per_week / 7)[0]
+    if room.kind == "bathroom":
+        local += shower * SHOWER_G / 900
+        events = np.maximum(events, shower)
+    out.moisture_g_per_s[j] += local
+    out.ach_boost[j] = events * sc.extractor_ach * _extractor_on(sc, day)
+    if sc.repaired_from_day is not None and sc.repaired_ach is not None:
+        out.ach_boost[j] += np.where(day >= sc.repaired_from_day, sc.repaired_ach - sc.ach, 0.0)
+    if sc.leak_g_per_h:  # water evaporating into every room of the flat
+        out.moisture_g_per_s[j] += np.where(day >= sc.leak_from_day, sc.leak_g_per_h / 3600, 0.0)
+
+
+def _extractor_on(sc: Scenario, day: NDArray[np.float64]) -> NDArray[np.float64]:
+    """1 where the flat's extractor fans work (from the start, or from a repair)."""
+    if sc.extractor:
+        return np.ones(day.size)
+    if sc.repaired_extractor and sc.repaired_from_day is not None:
+        return np.asarray(day >= sc.repaired_from_day, dtype=np.float64)
+    return np.zeros(day.size)
+
+
+def _household_moisture(
+    sc: Scenario, kinds: set[RoomKind], rng: np.random.Generator, tl: _Timeline
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The flat's moisture that mixes through it [g/s] (breathing, other sources,
+    drying, and cooking and showers where no kitchen or bathroom is modelled), and the
+    cooking and shower activity (0/1) for the rooms that have them."""
+    lh, step = tl.local_hour, tl.sample_s
+    occ = sc.occupants
+    home = (lh < 9) | (lh >= 16)
+    mixed = np.where(home, BREATHING_G_PER_H * occ / 3600, 0.0)
+    mixed += occ * OTHER_G_PER_DAY / 86400
+    cook = _events(rng, tl, sc.cooking_per_day, (8.0, 18.5, 13.0), 0.7, 1800)
+    shower = _events(rng, tl, sc.showers_per_day, (7.0, 21.5, 19.0), 0.6, 900)
+    kept = 1.0 - EXTRACTED_SHARE * _extractor_on(sc, tl.day)
+    if "kitchen" not in kinds:
+        mixed += kept * cook * COOKING_G / 1800
+    if "bathroom" not in kinds:
+        mixed += kept * shower * SHOWER_G / 900
+    if sc.drying_days_per_week:
+        if sc.drying_weekends_only:  # loads on Saturdays and Sundays only
+            weekday = (tl.first_weekday + np.arange(tl.days)) % 7
+            share = min(1.0, sc.drying_days_per_week / 2)
+            drying_days = np.nonzero((weekday >= 5) & (rng.random(tl.days) < share))[0]
+        else:
+            drying_days = np.nonzero(rng.random(tl.days) < sc.drying_days_per_week / 7)[0]
         for d in drying_days:
             from_h = d * 24 + 10 - tl.first_local_hour
             first = int(from_h * 3600 // step)
             last = first + int(10 * 3600 // step)
-            out.moisture_g_per_s[j, max(first, 0) : max(last, 0)] += DRYING_G / (10 * 3600)
-    shower_here = room.kind == "bathroom" or (room.kind == "bedroom" and "bathroom" not in kinds)
-    if shower_here:
-        shower = _events(rng, tl, sc.showers_per_day, (7.0, 21.5, 19.0), 0.6, 900)
-        grams = SHOWER_G_BATHROOM if room.kind == "bathroom" else SHOWER_G_ELSEWHERE
-        out.moisture_g_per_s[j] += shower * grams / 900
-        events = np.maximum(events, shower)
-    if sc.extractor:
-        out.ach_boost[j] = events * sc.extractor_ach
-    if sc.leak_g_per_h:  # water evaporating into every room of the flat
-        out.moisture_g_per_s[j] += np.where(day >= sc.leak_from_day, sc.leak_g_per_h / 3600, 0.0)
+            mixed[max(first, 0) : max(last, 0)] += DRYING_G / (10 * 3600)
+    return mixed, cook, shower
 
 
 def _sensor(
@@ -176,11 +239,25 @@ def _sensor(
     surface: NDArray[np.float64] | None,
     rng: np.random.Generator,
     tl: _Timeline,
+    wall: NDArray[np.float64],
+    heating: NDArray[np.bool_],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None]:
-    """What the device reports: calibration offset, noise, faults, rounding."""
+    """What the device reports: placement, calibration offset, noise, faults, rounding.
+    ``wall`` is the room's coldest surface and ``heating`` its heater's state."""
     steps = temp.size
     faulty_all = sc.fault_room is None or sc.fault_room == room.name
     faulty_one = sc.fault_room == room.name or (sc.fault_room is None and room_index == n_rooms - 1)
+    if faulty_one and sc.placement is not None:
+        # the same vapour at the temperature where the sensor sits
+        if sc.placement == "radiator":  # warm air rising off the radiator: up to 3 K
+            hour = max(1, 3600 // tl.sample_s)
+            duty = np.convolve(heating.astype(np.float64), np.ones(hour) / hour)[:steps]
+            where = temp + 3.0 * duty
+        else:  # on a cold window reveal: halfway to the coldest surface
+            where = temp - 0.5 * (temp - wall)
+        ratio = saturation_vapour_pressure(temp) / saturation_vapour_pressure(where)
+        rh = np.minimum(rh * ratio, 100.0)
+        temp = where
     # SHT4x-class sensor: a small fixed offset per device plus sample noise
     t = temp + rng.normal(0.0, 0.1) + rng.normal(0.0, 0.03, steps)
     r = rh + rng.normal(0.0, 0.7) + rng.normal(0.0, 0.4, steps)
@@ -237,7 +314,10 @@ def generate_estate(estate: Estate, seed: int, end: int | None, chunk_flats: int
     steps = estate.days * 86400 // step
     ts = start + step * np.arange(steps, dtype=np.int64)
     local_hour = _local_hours(ts)
-    tl = _Timeline(ts, (ts - start) / 86400.0, local_hour, float(local_hour[0]), step, estate.days)
+    weekday = dt.datetime.fromtimestamp(int(ts[0]), dt.UTC).astimezone(LONDON).weekday()
+    tl = _Timeline(
+        ts, (ts - start) / 86400.0, local_hour, float(local_hour[0]), step, estate.days, weekday
+    )
     weather = weather_at(ts, seed, estate.cold_snap())
     estate_rng = np.random.default_rng([seed, 0xE57A7E])
 
@@ -279,11 +359,16 @@ def generate_estate(estate: Estate, seed: int, end: int | None, chunk_flats: int
         ach = np.empty(n)
         f_rsi = np.empty(n)
         initial = np.empty(n)
+        wall_tau = np.empty(n)
+        cold_area = np.empty(n)
         rngs: list[np.random.Generator] = []
+        kinds = {r.kind for r in rooms}
+        volumes = np.array([r.volume_m3 for r in rooms], dtype=np.float64)
         for ci, (k, _block, _fid, _addr, _floor, name) in enumerate(chunk):
             sc = estate.scenarios[name]
             rng = np.random.default_rng([seed, 0xF1A7, k])
             rngs.append(rng)
+            household = _household_moisture(sc, kinds, rng, tl)
             for ri, room in enumerate(rooms):
                 j = ci * n_rooms + ri
                 h[j] = rng.uniform(*estate.h_w_per_k)
@@ -291,16 +376,24 @@ def generate_estate(estate: Estate, seed: int, end: int | None, chunk_flats: int
                 ach[j] = sc.ach * rng.uniform(0.85, 1.15)
                 f_rsi[j] = sc.f_rsi
                 initial[j] = sc.setpoint_c + rng.normal(0.0, 0.5)
-                _room_drivers(sc, room, rooms, rng, tl, rng.normal(0.0, 0.4), drivers, j)
+                wall_tau[j] = rng.uniform(*WALL_TAU_H)
+                cold_area[j] = rng.uniform(*COLD_AREA_M2)
+                _room_drivers(sc, room, rooms, household, tl, rng.normal(0.0, 0.4), drivers, j)
+        volume = np.tile(volumes, len(chunk))
+        # τ (the estate's range) is the room's cooling time constant, ventilation included
+        h_total = h + RHO_CP * ach * volume / 3600.0
         params = RoomParams(
             h_w_per_k=h,
-            c_j_per_k=h * tau * 3600.0,
-            volume_m3=np.tile([r.volume_m3 for r in rooms], len(chunk)).astype(np.float64),
+            c_j_per_k=h_total * tau * 3600.0,
+            volume_m3=volume,
             ach_per_h=ach,
             f_rsi=f_rsi,
             heater_w=np.tile([r.heater_w for r in rooms], len(chunk)).astype(np.float64),
             initial_c=initial,
             neighbour_share=estate.neighbour_share,
+            wall_tau_h=wall_tau,
+            cold_area_m2=cold_area,
+            buffer_g=BUFFER_G_PER_M3 * volume,
         )
         climate = simulate_rooms(params, weather.temp_c, weather.rh_pct, drivers, step_s=step)
         del drivers
@@ -360,6 +453,8 @@ def generate_estate(estate: Estate, seed: int, end: int | None, chunk_flats: int
                     climate.surface_c[j] if probe else None,
                     rng,
                     tl,
+                    climate.surface_c[j],
+                    climate.heating_on[j],
                 )
                 temp_all[row] = t
                 rh_all[row] = r
