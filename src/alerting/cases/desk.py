@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from alerting.cases.calendar import WorkingCalendar
 from alerting.cases.clocks import Deadline, Severity, deadlines
+from alerting.cases.contractor_reports import OPEN_WORK_ORDER_STATUSES
 from alerting.cases.states import (
     ACTIVE_STATES,
     CaseKind,
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 #: The actor recorded for changes no person made.
 SYSTEM = "system"
 
-_WORK_ORDER_OPEN = ("raised", "assigned", "scheduled")
 
 
 class DuplicateCase(AlertingError):
@@ -294,7 +294,7 @@ class CaseDesk:
         flat = session.get(Flat, case.flat_id)
         assert flat is not None
         for order in case.work_orders:
-            if order.status in _WORK_ORDER_OPEN:
+            if order.status in OPEN_WORK_ORDER_STATUSES:
                 order.priority_code, order.required_completion_at = priority_for(
                     SeverityAssessment(case.severity), case.deadlines
                 )
@@ -324,7 +324,7 @@ class CaseDesk:
         flat = session.get(Flat, case.flat_id)
         assert flat is not None
         for order in case.work_orders:
-            if order.status in _WORK_ORDER_OPEN:
+            if order.status in OPEN_WORK_ORDER_STATUSES:
                 order.status = "cancelled"
                 order.status_updated_at = now
                 self._send(session, case, flat, order, MessageType.CANCEL, now=now)
