@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from alerting.cases.calendar import WorkingCalendar
 from alerting.cases.clocks import Deadline, Severity, deadlines
 from alerting.cases.contractor_reports import OPEN_WORK_ORDER_STATUSES
+from alerting.cases.notices import notify_new_case
 from alerting.cases.states import (
     ACTIVE_STATES,
     CaseKind,
@@ -110,6 +111,8 @@ class CaseDesk:
     status_callback_base: str | None = None
     #: how long a resolved repair case watches the flat (post-repair verification)
     verify_days: float = 28.0
+    #: queue officers' notices (new high-risk cases) for the officers' channel
+    officer_notices: bool = False
 
     # -- opening --------------------------------------------------------------------
 
@@ -174,6 +177,8 @@ class CaseDesk:
         )
         if sends_work_order:
             self._raise_work_order(session, case, flat, now=now, contractor=contractor)
+        if self.officer_notices and risk_level == "high":
+            notify_new_case(session, case, now=now)
         log.debug("opened %s case %s for flat %s (%s)", kind.value, case.reference, flat_id,
                   trigger.value)
         return case
@@ -432,6 +437,8 @@ class CaseDesk:
         )
         contractor = self._route(session)
         self._raise_work_order(session, case, flat, now=now, contractor=contractor)
+        if self.officer_notices and case.risk_level == "high":
+            notify_new_case(session, case, now=now)
 
     def _cancel_work_orders(self, session: Session, case: HazardCase, *, now: dt.datetime) -> None:
         flat = session.get(Flat, case.flat_id)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerting.cases.calendar import WorkingCalendar
 from alerting.cases.config import CaseRules, KindRules, load_rules, rank
 from alerting.cases.desk import SYSTEM, CaseDesk, active_case, watched_case
+from alerting.cases.notices import notify_deadlines_due
 from alerting.cases.states import ACTIVE_STATES, CaseKind, TriggerSource
 from dampwatch_core.errors import DampWatchError
 from dampwatch_core.findings import Finding, FindingKind
@@ -312,8 +313,9 @@ class CaseRulesEngine:
             else:
                 self.desk.verify(session, case, now=now)
                 verified += 1
+        noticed = notify_deadlines_due(session, now=now) if self.desk.officer_notices else 0
         return {"opened": opened, "reminded": reminded, "escalated": escalated,
-                "verified": verified, "reopened": reopened}
+                "verified": verified, "reopened": reopened, "noticed": noticed}
 
 
 class CaseFindingSink:
@@ -341,6 +343,7 @@ class CaseFindingSink:
         rules: CaseRules | None = None,
         calendar: WorkingCalendar | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        officer_notices: bool = False,
     ) -> CaseFindingSink:
         """The sink a composition root hands scoring: the bundled (or given) rules,
         England and Wales working days, work orders to the rules' repair trade."""
@@ -349,6 +352,7 @@ class CaseFindingSink:
             calendar or WorkingCalendar.england_and_wales(),
             repair_trade=rules.repair.trade,
             verify_days=rules.verification.watch_days,
+            officer_notices=officer_notices,
         )
         return cls(sessions, desk, rules, clock=clock)
 

@@ -56,16 +56,21 @@ def run_case_rules(settings: Settings, sessions: sessionmaker[Session]) -> dict[
     """The case rules' periodic tick (see ``alerting.cases.rules``)."""
     from alerting.cases.rules import CaseFindingSink
 
-    return CaseFindingSink.for_store(sessions).tick()
+    return CaseFindingSink.for_store(
+        sessions, officer_notices=settings.officer_webhook_url is not None
+    ).tick()
 
 
 def dispatch_outbox(settings: Settings, sessions: sessionmaker[Session]) -> int:
     """Send every outbox message due now, once (retries wait for their time)."""
-    from alerting.channels.webhook import WebhookChannel
     from alerting.outbox import Dispatcher
+    from dampwatch.commands.outbox import channels_for
 
     tried = 0
-    with httpx.Client(timeout=10.0) as client, Dispatcher(sessions, WebhookChannel(client)) as d:
+    with (
+        httpx.Client(timeout=10.0) as client,
+        Dispatcher(sessions, channels_for(client, settings)) as d,
+    ):
         while sent := d.run_once():
             tried += sent
     return tried
@@ -92,11 +97,12 @@ def all_jobs() -> list[Job]:
     ]
 
 
-def finding_sinks(sessions: sessionmaker[Session]) -> list[FindingSink]:
+def finding_sinks(settings: Settings, sessions: sessionmaker[Session]) -> list[FindingSink]:
     """Where scoring's findings go: the log, and the case rules."""
     from alerting.cases.rules import CaseFindingSink
 
-    return [LoggedFindings(), CaseFindingSink.for_store(sessions)]
+    notices = settings.officer_webhook_url is not None
+    return [LoggedFindings(), CaseFindingSink.for_store(sessions, officer_notices=notices)]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -139,7 +145,7 @@ def run_job(args: argparse.Namespace) -> int:
     sessions = make_sessionmaker(engine)
     started = time.monotonic()
     try:
-        result = job.run(settings, sessions, finding_sinks(sessions))
+        result = job.run(settings, sessions, finding_sinks(settings, sessions))
     finally:
         engine.dispose()
     took = time.monotonic() - started

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     # Every job from the one list (dampwatch jobs list). Scoring's findings are logged
     # and become cases (the composition root wires them: neither package imports the
     # other); the outbox dispatcher, a process of its own, sends what cases queue.
-    sinks = finding_sinks(make_sessionmaker(make_engine(settings.database_url)))
+    sinks = finding_sinks(settings, make_sessionmaker(make_engine(settings.database_url)))
     scheduler = build_scheduler(settings, all_jobs(), finding_sinks=sinks)
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
