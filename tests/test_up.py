@@ -247,6 +247,21 @@ def test_kill_9_of_the_gateway_mid_stream_loses_nothing_and_ctrl_c_stops_all(
     assert proc.poll() is None, out
     new = [p for p, line in pids_of(f"{state}/dampwatch.env").items() if " gateway " in line]
     assert new and killed[0] not in new
+    # the outbox dispatcher runs under the same supervisor: killed, it is started again
+    dispatchers = [
+        p for p, line in pids_of(f"{state}/dampwatch.env").items() if " outbox dispatch " in line
+    ]
+    assert len(dispatchers) == 1, pids_of(f"{state}/dampwatch.env")
+    subprocess.run(["kill", "-9", str(dispatchers[0])], check=True)
+    wait_until(lambda: "restarting outbox" in "".join(lines), 30, "the dispatcher restarted")
+    wait_until(
+        lambda: any(
+            " outbox dispatch " in line and p != dispatchers[0]
+            for p, line in pids_of(f"{state}/dampwatch.env").items()
+        ),
+        30,
+        "a new dispatcher process",
+    )
     # Ctrl-C stops everything
     proc.send_signal(signal.SIGINT)
     assert proc.wait(60) == 0, "".join(lines)

@@ -43,7 +43,13 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerting.channels import Channel, DeliveryOutcome, DeliveryResult, OutboundMessage
+from alerting.channels import (
+    CONTRACTOR_WEBHOOK,
+    Channel,
+    DeliveryOutcome,
+    DeliveryResult,
+    OutboundMessage,
+)
 from alerting.errors import AlertingError
 from dampwatch_core.backoff import Backoff, BackoffPolicy
 from dampwatch_core.models import utcnow
@@ -115,12 +121,18 @@ def enqueue(
     *,
     event_type: str,
     payload: Mapping[str, Any],
-    contractor_id: int,
+    contractor_id: int | None,
     case_id: int | None,
     now: dt.datetime,
-    channel: str = "webhook",
+    channel: str = CONTRACTOR_WEBHOOK,
 ) -> OutboxMessage:
-    """Add a message to the outbox in ``session``'s transaction (not committed here)."""
+    """Add a message to the outbox in ``session``'s transaction (not committed here).
+    A contractor's message names its contractor (endpoint and secret); a message for a
+    channel with its own address (the officers' webhook) names none."""
+    if (contractor_id is None) == (channel == CONTRACTOR_WEBHOOK):
+        raise AlertingError(
+            f"a {channel!r} message {'needs' if contractor_id is None else 'has no'} contractor"
+        )
     message = OutboxMessage(
         message_id=f"msg_{uuid.uuid4().hex}",
         channel=channel,
@@ -250,10 +262,15 @@ class Dispatcher:
         now = self._clock()
         token = uuid.uuid4().hex
         with self._sessions.begin() as session:
+            # a contractor's message waits while its endpoint is disabled; a message of
+            # a channel with its own address (no contractor) goes whenever due
             candidates = (
                 select(OutboxMessage.id)
-                .join(Contractor, Contractor.id == OutboxMessage.contractor_id)
-                .where(Contractor.enabled.is_(True), self._claimable(now))
+                .outerjoin(Contractor, Contractor.id == OutboxMessage.contractor_id)
+                .where(
+                    or_(OutboxMessage.contractor_id.is_(None), Contractor.enabled.is_(True)),
+                    self._claimable(now),
+                )
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(self.batch_size)
             )
@@ -280,7 +297,7 @@ class Dispatcher:
         with self._sessions() as session:
             rows = session.execute(
                 select(OutboxMessage, Contractor)
-                .join(Contractor, Contractor.id == OutboxMessage.contractor_id)
+                .outerjoin(Contractor, Contractor.id == OutboxMessage.contractor_id)
                 .where(OutboxMessage.claim_token == token)
                 .order_by(OutboxMessage.id)
             ).all()
@@ -295,8 +312,9 @@ class Dispatcher:
                         message_id=row.message_id,
                         event_type=row.event_type,
                         body=row.body,
-                        url=contractor.webhook_url,
-                        secret=contractor.secret,
+                        url=contractor.webhook_url if contractor is not None else "",
+                        secret=contractor.secret if contractor is not None else "",
+                        channel=row.channel,
                     ),
                 )
                 for row, contractor in rows

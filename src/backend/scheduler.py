@@ -95,43 +95,68 @@ def purge_quarantine(settings: Settings, sessions: sessionmaker[Session]) -> int
 
 @dataclass(frozen=True)
 class Job:
+    """A job: its name (for ``dampwatch jobs run NAME`` and the scheduler), what it
+    runs, and how often. ``every_s`` None: only on demand (another process runs it
+    continuously, as the outbox dispatcher). ``every_setting`` names a setting that
+    overrides ``every_s``; ``takes_findings``: the job is given the finding sinks."""
+
     name: str
-    func: Callable[[Settings, sessionmaker[Session]], object]
-    every_s: int
+    func: Callable[..., object]
+    every_s: int | None
+    every_setting: str | None = None
+    takes_findings: bool = False
+    description: str = ""
+
+    def interval_s(self, settings: Settings) -> int | None:
+        if self.every_setting is not None:
+            return int(getattr(settings, self.every_setting))
+        return self.every_s
+
+    def run(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        finding_sinks: Sequence[FindingSink] = (),
+    ) -> object:
+        """Run it once, now."""
+        if self.takes_findings:
+            return self.func(settings, sessions, sinks=finding_sinks)
+        return self.func(settings, sessions)
 
 
 JOBS: list[Job] = [
-    Job("mark_silent_devices", mark_silent_devices, 600),
-    Job("score_risk", score_risk, 3600),
-    Job("watch_device_drops", watch_device_drops, 600),
-    Job("downsample", downsample, 3600),
-    Job("purge_quarantine", purge_quarantine, 3600),
+    Job("mark_silent_devices", mark_silent_devices, 600,
+        description="mark devices silent when not heard from in 9 h"),
+    Job("score", score_risk, 3600, every_setting="score_every_s", takes_findings=True,
+        description="incremental risk scoring of every flat; findings go to the sinks"),
+    Job("watch_device_drops", watch_device_drops, 600, takes_findings=True,
+        description="a device_fault finding when a device's drops counter rises"),
+    Job("downsample", downsample, 3600, description="hourly aggregates of the readings"),
+    Job("purge_quarantine", purge_quarantine, 3600, description="quarantine retention"),
 ]
-
-
-#: The jobs whose findings go to the finding sinks.
-_FINDING_JOBS: tuple[Callable[..., object], ...] = (score_risk, watch_device_drops)
 
 
 def build_scheduler(
     settings: Settings,
-    jobs: list[Job] | None = None,
+    jobs: Sequence[Job] | None = None,
     *,
     finding_sinks: Sequence[FindingSink] = (),
 ) -> BlockingScheduler:
-    """The jobs on their intervals; ``finding_sinks`` receive the findings of risk
-    scoring and of the dropped-readings check
-    (whoever starts the scheduler wires them: the backend imports no consumer)."""
+    """Every job of ``jobs`` (default :data:`JOBS`) that has an interval, each as its
+    entry says; ``finding_sinks`` go to the jobs that take findings (whoever starts the
+    scheduler wires them: the backend imports no consumer)."""
     sessions = make_sessionmaker(make_engine(settings.database_url))
     scheduler = BlockingScheduler(timezone="UTC")
-    for job in jobs or JOBS:
-        every = settings.score_every_s if job.name == "score_risk" else job.every_s
+    for job in JOBS if jobs is None else jobs:
+        every = job.interval_s(settings)
+        if every is None:
+            continue
         scheduler.add_job(
             job.func,
             "interval",
             seconds=every,
             args=(settings, sessions),
-            kwargs={"sinks": finding_sinks} if job.func in _FINDING_JOBS else {},
+            kwargs={"sinks": finding_sinks} if job.takes_findings else {},
             id=job.name,
             max_instances=1,
             coalesce=True,

@@ -38,6 +38,7 @@ __all__ = [
     "HazardCase",
     "OutboxMessage",
     "WorkOrder",
+    "WorkOrderStatusUpdate",
 ]
 
 #: States in which a case is still open (the one-open-case-per-flat-and-kind rule).
@@ -115,6 +116,15 @@ class HazardCase(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    #: post-repair verification: a resolved repair case watches the flat until then
+    verify_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: the watch's outcome: ``verified`` (no recurrence) or ``recurred``
+    verification_outcome: Mapped[str | None] = mapped_column(String(16))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: before/after figures (hours of surface RH >= 80 %, mould index) of the watch
+    verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: how many times a recurrence during the watch reopened the case (the KPI)
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     history: Mapped[list[CaseStatusChange]] = relationship(
         back_populates="case", order_by="CaseStatusChange.id"
@@ -183,6 +193,35 @@ class WorkOrder(Base):
 
     case: Mapped[HazardCase] = relationship(back_populates="work_orders")
     contractor: Mapped[Contractor] = relationship()
+    updates: Mapped[list[WorkOrderStatusUpdate]] = relationship(
+        back_populates="work_order", order_by="WorkOrderStatusUpdate.id"
+    )
+
+
+class WorkOrderStatusUpdate(Base):
+    """One report from the contractor about a work order (HACT ``JobStatusUpdate``, or
+    ``WorkOrderComplete`` when ``type_code`` is ``Complete`` and ``completion`` holds
+    its elements): the MHCLG model's work order status history."""
+
+    __tablename__ = "work_order_status_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    #: when DampWatch received it; ``event_time`` is when the contractor says it happened
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    type_code: Mapped[str] = mapped_column(String(24))
+    comments: Mapped[str] = mapped_column(Text, default="")
+    appointment_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    appointment_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: ``[{"URI", "Title", "CreationDateTime"}]``
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: ``{"CompletedWorkElements", "OperativesUsed", "FollowOnWorkOrderReference"}``
+    completion: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: the contractor user's email
+    reported_by: Mapped[str] = mapped_column(String(256))
+
+    work_order: Mapped[WorkOrder] = relationship(back_populates="updates")
 
 
 class OutboxMessage(Base):

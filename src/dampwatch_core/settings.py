@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     signin_max_failures: int = Field(default=5, ge=1, le=100)
     #: ... for this long (minutes).
     signin_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # --- cases (docs/cases.md)
+    #: A Teams/Slack-style incoming webhook for officers' notices (new high-risk cases,
+    #: deadlines due within 24 h); unset: no notices are queued. It holds a token.
+    officer_webhook_url: SecretStr | None = None
 
 
 def device_broker(settings: Settings) -> tuple[str, int]:

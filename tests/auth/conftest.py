@@ -16,6 +16,7 @@ from backend.auth.users import add_user
 from backend.registry import add_device, add_flat
 from dampwatch.stack.ports import free_port
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
+from dampwatch_core.models_cases import Contractor
 from dampwatch_core.settings import Settings
 
 try:  # the app factory above the API and the dashboard
@@ -68,6 +69,12 @@ def seed_estate(database_url: str) -> dict[str, str]:
             session.flush()
             add_device(session, "esp32-north0000001", "N-1", "bedroom")
             add_device(session, "esp32-south0000001", "S-1", "bedroom")
+            # the contractor user's organisation (its work orders are its only routes)
+            session.add(
+                Contractor(name="Acme Damp Ltd", trade="damp_mould",
+                           webhook_url="http://127.0.0.1:9/hook",
+                           secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+            )
             for who, (role, landlord) in USERS.items():
                 user = add_user(
                     session,

@@ -107,7 +107,9 @@ def test_wrong_role_403_on_every_route(client: TestClient, estate: Estate) -> No
 
 
 def test_contractor_sees_nothing_of_the_estate(client: TestClient, estate: Estate) -> None:
-    for path, _ in get_routes(client):
+    for path, roles in get_routes(client):
+        if roles is not None and "contractor" in roles:
+            continue  # its own work orders (tests/alerting/test_workorder_api.py)
         response = client.get(fill(path, NORTH), headers=estate.bearer("contractor"))
         assert response.status_code == 403, path
 

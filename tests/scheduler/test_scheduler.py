@@ -75,13 +75,13 @@ def test_build_scheduler_registers_every_job_at_its_interval(tmp_path) -> None: 
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {job.name for job in JOBS}
     for job in JOBS:
-        every = 120 if job.name == "score_risk" else job.every_s
+        every = 120 if job.name == "score" else job.every_s
         registered = jobs[job.name]
         assert registered.trigger.interval == timedelta(seconds=every), job.name
         assert registered.max_instances == 1 and registered.coalesce
         assert registered.func is job.func
         assert registered.args[0] is settings
-    assert {j.name for j in JOBS} >= {"mark_silent_devices", "score_risk", "downsample"}
+    assert {j.name for j in JOBS} >= {"mark_silent_devices", "score", "downsample"}
 
 
 def test_the_scheduler_runs_each_job_at_once_and_survives_a_failing_one(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from dampwatch_core.errors import ConfigError
 from dampwatch_core.models import RISK_LEVELS
 
-__all__ = ["RULES_VERSION", "CaseRules", "KindRules", "ReminderRules", "load_rules", "rank"]
+__all__ = [
+    "RULES_VERSION",
+    "CaseRules",
+    "KindRules",
+    "ReminderRules",
+    "VerificationRules",
+    "load_rules",
+    "rank",
+]
 
 RULES_VERSION = 1
 
@@ -57,6 +65,14 @@ class ReminderRules(BaseModel):
     escalate_after: int = Field(ge=1)
 
 
+class VerificationRules(BaseModel):
+    """Post-repair verification: how long a resolved repair case watches the flat."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    watch_days: float = Field(default=28.0, gt=0, le=366)
+
+
 class CaseRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -64,6 +80,8 @@ class CaseRules(BaseModel):
     repair: RepairRules
     outreach: KindRules
     reminders: ReminderRules
+    #: optional in a landlord's file (the default watch is 28 days)
+    verification: VerificationRules = VerificationRules()
 
 
 def load_rules(path: Path | None = None) -> CaseRules:

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from alerting.cases.calendar import WorkingCalendar
 from alerting.cases.clocks import Deadline, Severity, deadlines
+from alerting.cases.contractor_reports import OPEN_WORK_ORDER_STATUSES
+from alerting.cases.notices import notify_new_case
 from alerting.cases.states import (
     ACTIVE_STATES,
     CaseKind,
@@ -29,6 +31,7 @@ from alerting.cases.states import (
     TriggerSource,
     check_transition,
 )
+from alerting.cases.verification import WatchFigures, compare, figures_after, figures_before
 from alerting.cases.workorders import MessageType, priority_for, work_order_payload
 from alerting.errors import AlertingError
 from alerting.outbox import enqueue
@@ -42,14 +45,21 @@ from dampwatch_core.models_cases import (
     WorkOrder,
 )
 
-__all__ = ["SYSTEM", "CaseDesk", "DuplicateCase", "active_case", "case_clocks", "get_case"]
+__all__ = [
+    "SYSTEM",
+    "CaseDesk",
+    "DuplicateCase",
+    "active_case",
+    "case_clocks",
+    "get_case",
+    "watched_case",
+]
 
 log = logging.getLogger(__name__)
 
 #: The actor recorded for changes no person made.
 SYSTEM = "system"
 
-_WORK_ORDER_OPEN = ("raised", "assigned", "scheduled")
 
 
 class DuplicateCase(AlertingError):
@@ -74,6 +84,19 @@ def active_case(session: Session, flat_id: str, kind: CaseKind) -> HazardCase | 
     ).first()
 
 
+def watched_case(session: Session, flat_id: str, kind: CaseKind) -> HazardCase | None:
+    """The flat's resolved case of ``kind`` still under post-repair watch, if any."""
+    return session.scalars(
+        select(HazardCase).where(
+            HazardCase.flat_id == flat_id,
+            HazardCase.kind == kind.value,
+            HazardCase.state == CaseState.RESOLVED.value,
+            HazardCase.verify_until.is_not(None),
+            HazardCase.verification_outcome.is_(None),
+        ).order_by(HazardCase.resolved_at.desc())
+    ).first()
+
+
 @dataclass
 class CaseDesk:
     """Case operations under one landlord's settings.
@@ -86,6 +109,10 @@ class CaseDesk:
     repair_trade: str = "damp_mould"
     reference_prefix: str = "DM"
     status_callback_base: str | None = None
+    #: how long a resolved repair case watches the flat (post-repair verification)
+    verify_days: float = 28.0
+    #: queue officers' notices (new high-risk cases) for the officers' channel
+    officer_notices: bool = False
 
     # -- opening --------------------------------------------------------------------
 
@@ -150,6 +177,8 @@ class CaseDesk:
         )
         if sends_work_order:
             self._raise_work_order(session, case, flat, now=now, contractor=contractor)
+        if self.officer_notices and risk_level == "high":
+            notify_new_case(session, case, now=now)
         log.debug("opened %s case %s for flat %s (%s)", kind.value, case.reference, flat_id,
                   trigger.value)
         return case
@@ -182,7 +211,7 @@ class CaseDesk:
             return None
         code, due = priority_for(SeverityAssessment(case.severity), case.deadlines)
         order = WorkOrder(
-            reference=f"{case.reference}-1",
+            reference=f"{case.reference}-{len(case.work_orders) + 1}",
             case_id=case.id,
             contractor_id=contractor.id,
             status="raised",
@@ -191,6 +220,8 @@ class CaseDesk:
             raised_at=now,
             status_updated_at=now,
         )
+        # through the relationship, so the case's list holds it (numbering, amendments)
+        case.work_orders.append(order)
         session.add(order)
         # in SQL, so two writers routing at once both count
         contractor.work_orders_assigned = Contractor.work_orders_assigned + 1
@@ -264,6 +295,8 @@ class CaseDesk:
             session, case, at=now, actor=actor, event="transition", from_state=current.value,
             reason=reason,
         )
+        if target is CaseState.RESOLVED and case.kind == CaseKind.REPAIR.value:
+            self._start_watch(session, case, now=now)
 
     def assess(
         self,
@@ -294,7 +327,7 @@ class CaseDesk:
         flat = session.get(Flat, case.flat_id)
         assert flat is not None
         for order in case.work_orders:
-            if order.status in _WORK_ORDER_OPEN:
+            if order.status in OPEN_WORK_ORDER_STATUSES:
                 order.priority_code, order.required_completion_at = priority_for(
                     SeverityAssessment(case.severity), case.deadlines
                 )
@@ -320,11 +353,98 @@ class CaseDesk:
             reason=reason,
         )
 
+    # -- post-repair verification ---------------------------------------------------
+
+    def _start_watch(self, session: Session, case: HazardCase, *, now: dt.datetime) -> None:
+        case.verify_until = now + dt.timedelta(days=self.verify_days)
+        case.verification_outcome = None
+        case.verified_at = None
+        before = figures_before(session, case.flat_id, now)
+        case.verification = compare(before, None)
+        self._history(
+            session, case, at=now, actor=SYSTEM, event="watch", from_state=case.state,
+            reason=f"post-repair verification: watching the flat until "
+            f"{case.verify_until.isoformat()}",
+            detail={"verify_until": case.verify_until.isoformat(),
+                    "before": case.verification["before"]},
+        )
+
+    def verify(self, session: Session, case: HazardCase, *, now: dt.datetime) -> None:
+        """End a watch with no recurrence: the fix is verified by the sensors."""
+        if case.verify_until is None or case.verification_outcome is not None:
+            raise AlertingError(f"case {case.reference} is not under post-repair watch")
+        after = figures_after(session, case.flat_id, case.resolved_at or now)
+        before_dict = (case.verification or {}).get("before")
+        before = WatchFigures(**before_dict) if before_dict else None
+        case.verification = compare(before, after)
+        case.verification_outcome = "verified"
+        case.verified_at = now
+        case.updated_at = now
+        self._history(
+            session, case, at=now, actor=SYSTEM, event="verified", from_state=case.state,
+            reason="post-repair verification: no recurrence in "
+            f"{self.verify_days:g} days",
+            detail=case.verification,
+        )
+
+    def reopen(
+        self,
+        session: Session,
+        case: HazardCase,
+        *,
+        now: dt.datetime,
+        aware_at: dt.datetime,
+        reason: str,
+        evidence: Mapping[str, Any] | None = None,
+        risk_level: str | None = None,
+    ) -> None:
+        """A recurrence during the watch: the case opens again, aware from the
+        recurrence, with fresh clocks and (a repair) a new work order; counted."""
+        if case.verify_until is None or case.verification_outcome is not None:
+            raise AlertingError(f"case {case.reference} is not under post-repair watch")
+        flat = session.get(Flat, case.flat_id)
+        if flat is None:
+            raise NotFoundError(f"no flat {case.flat_id!r}")
+        before_state = case.state
+        after = figures_after(session, case.flat_id, case.resolved_at or now)
+        before_dict = (case.verification or {}).get("before")
+        before = WatchFigures(**before_dict) if before_dict else None
+        case.verification = compare(before, after)
+        case.verification_outcome = "recurred"
+        case.verified_at = now
+        case.verify_until = None
+        case.reopened_count += 1
+        first_aware = case.aware_at
+        case.aware_at = min(aware_at, now)
+        case.investigated_at = None
+        case.made_safe_at = None
+        case.state = CaseState.OPEN.value
+        case.state_changed_at = now
+        case.updated_at = now
+        case.last_touched_at = now
+        case.reminders_sent = 0
+        if evidence is not None:
+            case.evidence = dict(evidence)
+        if risk_level is not None:
+            case.risk_level = risk_level
+        self._refresh_deadlines(session, case)
+        self._history(
+            session, case, at=now, actor=SYSTEM, event="reopened", from_state=before_state,
+            reason=reason,
+            detail={"reopened_count": case.reopened_count,
+                    "first_aware_at": first_aware.isoformat(),
+                    **case.verification},
+        )
+        contractor = self._route(session)
+        self._raise_work_order(session, case, flat, now=now, contractor=contractor)
+        if self.officer_notices and case.risk_level == "high":
+            notify_new_case(session, case, now=now)
+
     def _cancel_work_orders(self, session: Session, case: HazardCase, *, now: dt.datetime) -> None:
         flat = session.get(Flat, case.flat_id)
         assert flat is not None
         for order in case.work_orders:
-            if order.status in _WORK_ORDER_OPEN:
+            if order.status in OPEN_WORK_ORDER_STATUSES:
                 order.status = "cancelled"
                 order.status_updated_at = now
                 self._send(session, case, flat, order, MessageType.CANCEL, now=now)

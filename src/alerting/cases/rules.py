@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerting.cases.calendar import WorkingCalendar
 from alerting.cases.config import CaseRules, KindRules, load_rules, rank
-from alerting.cases.desk import SYSTEM, CaseDesk, active_case
+from alerting.cases.desk import SYSTEM, CaseDesk, active_case, watched_case
+from alerting.cases.notices import notify_deadlines_due
 from alerting.cases.states import ACTIVE_STATES, CaseKind, TriggerSource
 from dampwatch_core.errors import DampWatchError
 from dampwatch_core.findings import Finding, FindingKind
@@ -174,7 +175,8 @@ class CaseRulesEngine:
                 f"{finding.level_after.value}",
             )
             return
-        if step.switched_on:
+        watched = watched_case(session, finding.flat_id, kind)
+        if step.switched_on and watched is None:
             ended = self._in_cooldown(session, finding.flat_id, kind, rules, now)
             if ended is not None:
                 session.add(CaseStatusChange(
@@ -213,6 +215,20 @@ class CaseRulesEngine:
             return None
         if active_case(session, signal.flat_id, kind) is not None:
             return None
+        watched = watched_case(session, signal.flat_id, kind)
+        if watched is not None:
+            # a signal that came back after the fix reopens the case; one that has been
+            # on since before it is judged when the watch ends
+            fixed_at = watched.resolved_at or watched.state_changed_at
+            if signal.active_since <= fixed_at:
+                return None
+            self.desk.reopen(
+                session, watched, now=now, aware_at=signal.active_since,
+                reason=f"recurrence during the post-repair watch: signal {signal.level} "
+                f"since {signal.active_since.isoformat()}",
+                evidence=signal.evidence, risk_level=signal.level,
+            )
+            return watched
         if self._in_cooldown(session, signal.flat_id, kind, rules, now) is not None:
             return None
         summary = _summary(signal.evidence)
@@ -273,7 +289,33 @@ class CaseRulesEngine:
                     f"{case.reminders_sent} reminders",
                     detail={"escalation_level": case.escalation_level},
                 ))
-        return {"opened": opened, "reminded": reminded, "escalated": escalated}
+        verified = reopened = 0
+        for case in session.scalars(
+            select(HazardCase).where(
+                HazardCase.verify_until.is_not(None),
+                HazardCase.verify_until <= now,
+                HazardCase.verification_outcome.is_(None),
+                HazardCase.state == "resolved",
+            )
+        ).all():
+            held = session.get(CaseSignal, (case.flat_id, case.kind))
+            fixed_at = case.resolved_at or case.state_changed_at
+            if held is not None and held.active_since is not None:
+                # on through the whole watch (since before the fix), or came back
+                # too late in it to reach the minimum duration: not verified
+                self.desk.reopen(
+                    session, case, now=now, aware_at=max(held.active_since, fixed_at),
+                    reason="post-repair watch ended with the damp signal on "
+                    f"({held.level} since {held.active_since.isoformat()})",
+                    evidence=held.evidence, risk_level=held.level,
+                )
+                reopened += 1
+            else:
+                self.desk.verify(session, case, now=now)
+                verified += 1
+        noticed = notify_deadlines_due(session, now=now) if self.desk.officer_notices else 0
+        return {"opened": opened, "reminded": reminded, "escalated": escalated,
+                "verified": verified, "reopened": reopened, "noticed": noticed}
 
 
 class CaseFindingSink:
@@ -301,12 +343,16 @@ class CaseFindingSink:
         rules: CaseRules | None = None,
         calendar: WorkingCalendar | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        officer_notices: bool = False,
     ) -> CaseFindingSink:
         """The sink a composition root hands scoring: the bundled (or given) rules,
         England and Wales working days, work orders to the rules' repair trade."""
         rules = rules or load_rules()
         desk = CaseDesk(
-            calendar or WorkingCalendar.england_and_wales(), repair_trade=rules.repair.trade
+            calendar or WorkingCalendar.england_and_wales(),
+            repair_trade=rules.repair.trade,
+            verify_days=rules.verification.watch_days,
+            officer_notices=officer_notices,
         )
         return cls(sessions, desk, rules, clock=clock)
 

@@ -151,9 +151,14 @@ def _register_records(cases: argparse._SubParsersAction[argparse.ArgumentParser]
     assessed.set_defaults(func=run_assess)
 
     ticked = common(cases.add_parser(
-        "tick", help="open cases whose signal held long enough; remind and escalate"))
+        "tick", help="open cases whose signal held long enough; remind and escalate; "
+        "end post-repair watches"))
     ticked.add_argument("--rules", type=Path, metavar="FILE", help="case rules TOML")
     ticked.set_defaults(func=run_tick)
+
+    kpi = common(cases.add_parser(
+        "kpi", help="repair cases resolved, verified by the sensors, under watch, reopened"))
+    kpi.set_defaults(func=run_kpi)
 
 
 def _store(args: argparse.Namespace) -> tuple[Engine, sessionmaker[Session], CaseDesk]:
@@ -179,8 +184,12 @@ def _case_json(case: HazardCase, now: dt.datetime, *, full: bool = False) -> dic
         "trigger_source": case.trigger_source, "aware_at": case.aware_at.isoformat(),
         "opened_by": case.opened_by, "description": case.description,
         "escalation_level": case.escalation_level, "deadlines": clocks,
+        "verify_until": case.verify_until.isoformat() if case.verify_until else None,
+        "verification_outcome": case.verification_outcome,
+        "reopened_count": case.reopened_count,
     }
     if full:
+        out["verification"] = case.verification
         out["history"] = [
             {"at": h.at.isoformat(), "actor": h.actor, "event": h.event,
              "from": h.from_state, "to": h.to_state, "reason": h.reason}
@@ -285,6 +294,7 @@ def run_tick(args: argparse.Namespace) -> int:
     rules = load_rules(args.rules)
     engine, sessions, desk = _store(args)
     desk.repair_trade = rules.repair.trade
+    desk.verify_days = rules.verification.watch_days
     with sessions.begin() as session:
         counts = CaseRulesEngine(desk, rules).tick(session, utcnow())
     engine.dispose()
@@ -292,4 +302,18 @@ def run_tick(args: argparse.Namespace) -> int:
         print(json.dumps(counts))
     else:
         print(", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def run_kpi(args: argparse.Namespace) -> int:
+    from alerting.cases.verification import case_kpis
+
+    engine, sessions, _desk = _store(args)
+    with sessions() as session:
+        kpis = case_kpis(session)
+    engine.dispose()
+    if args.json:
+        print(json.dumps(kpis))
+    else:
+        print("\n".join(f"{k:<24} {v}" for k, v in kpis.items()))
     return 0

@@ -12,12 +12,15 @@ from types import FrameType
 import httpx
 from sqlalchemy import select
 
+from alerting.channels import CONTRACTOR_WEBHOOK, OFFICER_WEBHOOK, Channel, ChannelRouter
+from alerting.channels.incoming_webhook import IncomingWebhookChannel
 from alerting.channels.webhook import WebhookChannel
 from alerting.outbox import Dispatcher, RetryPolicy, replay
 from dampwatch.commands._common import add_json_flag, add_settings_flag, emit, settings_from_args
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
 from dampwatch_core.models import utcnow
 from dampwatch_core.models_cases import Contractor, OutboxMessage
+from dampwatch_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="seconds to wait when nothing is due")
     add_settings_flag(run)
     run.set_defaults(func=run_dispatch)
+
+
+def channels_for(client: httpx.Client, settings: Settings) -> ChannelRouter:
+    """Every channel this deployment has: contractors' signed webhooks, and the
+    officers' incoming webhook when ``officer_webhook_url`` is set."""
+    channels: dict[str, Channel] = {CONTRACTOR_WEBHOOK: WebhookChannel(client)}
+    if settings.officer_webhook_url is not None:
+        channels[OFFICER_WEBHOOK] = IncomingWebhookChannel(
+            client, settings.officer_webhook_url.get_secret_value()
+        )
+    return ChannelRouter(channels)
 
 
 def _row(m: OutboxMessage, contractor: Contractor | None) -> dict[str, object]:
@@ -131,7 +145,7 @@ def run_dispatch(args: argparse.Namespace) -> int:
     limits = httpx.Limits(max_connections=args.concurrency * 2)
     with httpx.Client(timeout=args.timeout, limits=limits) as client, Dispatcher(
         make_sessionmaker(engine),
-        WebhookChannel(client),
+        channels_for(client, settings),
         policy=policy,
         batch_size=args.batch_size,
         concurrency=args.concurrency,

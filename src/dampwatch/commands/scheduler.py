@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-from collections.abc import Sequence
 from types import FrameType
 
 from dampwatch.commands._common import add_settings_flag, settings_from_args
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
-from dampwatch_core.findings import Finding
 
 log = logging.getLogger(__name__)
 
@@ -21,32 +19,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(func=run)
 
 
-class LoggedFindings:
-    """A finding sink that logs each finding (flat, kind, levels; no personal data).
-    Consumers that act on findings (tickets, webhooks) are wired here beside it."""
-
-    def publish(self, findings: Sequence[Finding]) -> None:
-        for f in findings:
-            log.info(
-                "finding: %s %s %s -> %s (%s)",
-                f.flat_id,
-                f.kind.value,
-                f.level_before.value,
-                f.level_after.value,
-                ", ".join(r["code"] for r in f.reasons) or "-",
-            )
-
-
 def run(args: argparse.Namespace) -> int:
-    from alerting.cases.rules import CaseFindingSink
     from backend.scheduler import build_scheduler
+    from dampwatch.commands.jobs import all_jobs, finding_sinks
 
     settings = settings_from_args(args)
     migrate(settings.database_url)
-    # Scoring's findings are logged and become cases (the composition root wires them:
-    # neither package imports the other). The outbox dispatcher sends what cases queue.
-    cases = CaseFindingSink.for_store(make_sessionmaker(make_engine(settings.database_url)))
-    scheduler = build_scheduler(settings, finding_sinks=[LoggedFindings(), cases])
+    # Every job from the one list (dampwatch jobs list). Scoring's findings are logged
+    # and become cases (the composition root wires them: neither package imports the
+    # other); the outbox dispatcher, a process of its own, sends what cases queue.
+    sinks = finding_sinks(settings, make_sessionmaker(make_engine(settings.database_url)))
+    scheduler = build_scheduler(settings, all_jobs(), finding_sinks=sinks)
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
         scheduler.shutdown(wait=False)

@@ -1,6 +1,7 @@
-"""``dampwatch up``: the local stack (Mosquitto, InfluxDB, gateway, API, scheduler) with
-an optional simulated estate, until Ctrl-C or SIGTERM. A part that crashes is restarted
-with backoff (``dampwatch.stack.supervisor``); only repeated fast crashes stop it all."""
+"""``dampwatch up``: the local stack (Mosquitto, InfluxDB, gateway, API, scheduler, the
+outbox dispatcher) with an optional simulated estate, until Ctrl-C or SIGTERM. A part
+that crashes is restarted with backoff (``dampwatch.stack.supervisor``); only repeated
+fast crashes stop it all."""
 
 from __future__ import annotations
 

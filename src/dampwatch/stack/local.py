@@ -223,6 +223,9 @@ class LocalStack:
         wait_until(api_healthy, 30, f"the API on {self.api_url}")
         if self.with_scheduler:
             self._service("scheduler", "scheduler")
+            # the cases' messages (work orders, officer notices) leave through the outbox:
+            # its dispatcher is a process of its own, supervised like the others
+            self._service("outbox", "outbox", "dispatch")
         self.stack_file.write_text(json.dumps(self.endpoints(), indent=2) + "\n")
 
     def check_alive(self) -> None:
