@@ -40,12 +40,16 @@ class LoggedFindings:
 def run(args: argparse.Namespace) -> int:
     from alerting.cases.rules import CaseFindingSink
     from backend.scheduler import build_scheduler
+    from backend.tenants.consent import HouseholdConsent
 
     settings = settings_from_args(args)
     migrate(settings.database_url)
     # Scoring's findings are logged and become cases (the composition root wires them:
     # neither package imports the other). The outbox dispatcher sends what cases queue.
-    cases = CaseFindingSink.for_store(make_sessionmaker(make_engine(settings.database_url)))
+    # Cases that serve a purpose (outreach) open only with the household's consent.
+    cases = CaseFindingSink.for_store(
+        make_sessionmaker(make_engine(settings.database_url)), consent=HouseholdConsent()
+    )
     scheduler = build_scheduler(settings, finding_sinks=[LoggedFindings(), cases])
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
