@@ -112,11 +112,10 @@ def _when(text: str | None) -> dt.datetime:
 def run_import(args: argparse.Namespace) -> int:
     sessions, cipher = _open(args)
     with sessions.begin() as session:
+        # all rows or none: with any error the importer has stored nothing
         report = import_tenants_csv(
             session, args.csv, cipher, actor=audit.cli_actor(), now=utcnow()
         )
-        if report.errors:
-            session.rollback()
     for line, message in report.errors:
         print(f"{args.csv}:{line}: {message}", file=sys.stderr)
     if report.errors:
