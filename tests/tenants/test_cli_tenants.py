@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.tenants import new_key
+from backend.tenants import ContactCipher, TenantBook, new_key
 from dampwatch.cli import main
 from dampwatch_core.models_auth import AuditEvent
 from dampwatch_core.models_tenants import Consent, Tenant
@@ -227,6 +227,8 @@ def test_rotation_keeps_data_readable(
     only_new = settings(tmp_path, database_url, fresh)
     code, out, _ = run(capsys, "tenants", "show", "T1", "--settings", only_new, "--json")
     assert code == 0 and json.loads(out)["phone"] == E164
+    with sessions() as session:  # the phone's lookup hash was rotated too
+        assert TenantBook(ContactCipher([fresh])).tenants_with_phone(session, PHONE) == ["T1"]
     # the old key alone no longer reads what was rotated
     code, _, err = run(capsys, "tenants", "show", "T1", "--settings", old)
     assert code == 2 and "cannot be decrypted" in err

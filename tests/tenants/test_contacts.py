@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.tenants import ContactCipher, TenantBook
+from backend.tenants import ContactCipher, TenantBook, new_key
 from backend.tenants.records import record_from_row
 from backend.tenants.store import end_tenancy, save_tenant
 from dampwatch_core.models_auth import AuditEvent
@@ -75,6 +75,24 @@ def test_withdrawal_stops_contact_at_once(
         assert book.contact_for(session, "N1", Purpose.SMS_TIPS, at=NOW) is None
         # damp monitoring is another purpose: still given
         assert book.contact_for(session, "N1", Purpose.DAMP_MONITORING, at=NOW) is not None
+
+
+def test_a_reply_finds_its_tenant_by_phone(
+    sessions: sessionmaker[Session], cipher: ContactCipher, key: str
+) -> None:
+    add(sessions, cipher)
+    add(sessions, cipher, tenant_id="T2", flat_id="N2", phone="07400 654321")
+    book = TenantBook(cipher)
+    with sessions.begin() as session:
+        assert book.tenants_with_phone(session, "+447400123456") == ["T1"]
+        assert book.tenants_with_phone(session, "07400 123456") == ["T1"]
+        assert book.tenants_with_phone(session, "07400 999999") == []
+        assert book.tenants_with_phone(session, "not a number") == []
+        # a new key put first: rows still hashed under the old key are found
+        rotating = TenantBook(ContactCipher([new_key(), key]))
+        assert rotating.tenants_with_phone(session, "+447400123456") == ["T1"]
+        end_tenancy(session, "T1", "N1", NOW.date(), actor="cli:test", now=NOW)
+        assert book.tenants_with_phone(session, "+447400123456") == []  # erased
 
 
 def test_a_landline_is_no_sms_number(

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.tenants import store
 from backend.tenants.cipher import ContactCipher
+from backend.tenants.errors import TenantInputError
+from backend.tenants.phones import parse_uk_phone
 from dampwatch_core.models_tenants import (
     Contact,
     ContactChannel,
@@ -77,4 +80,20 @@ class TenantBook:
     ) -> bool:
         return store.withdraw_consent(
             session, tenant_id, purpose, at=at, how=how, actor=SYSTEM_ACTOR
+        )
+
+    def tenants_with_phone(self, session: Session, phone: str) -> list[str]:
+        try:
+            e164 = parse_uk_phone(phone).e164
+        except TenantInputError:
+            return []
+        return list(
+            session.scalars(
+                select(Tenant.id)
+                .where(
+                    Tenant.phone_lookup.in_(self._cipher.lookups(e164)),
+                    Tenant.erased_at.is_(None),
+                )
+                .order_by(Tenant.id)
+            )
         )
