@@ -104,7 +104,7 @@ def referral_payload(
         "consent": {"purpose": Purpose.PARTNER_REFERRAL.value},
         "household": {
             **_contact_fields(contact),
-            "address": contact.postal_address or flat.address,
+            "address": flat.address,
             "postcode": flat.postcode,
         },
         "landlord": {"name": flat.landlord, "contact": landlord_contact},

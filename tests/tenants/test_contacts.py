@@ -104,6 +104,17 @@ def test_a_landline_is_no_sms_number(
         assert contact is not None
         assert (contact.phone, contact.landline) == (None, "+441134960000")
         assert contact.channel is ContactChannel.LETTER
+        assert contact.postal_address == "Flat N1\nTower Road\nLeeds\nLS1 1AA"
+
+
+def test_a_letter_goes_to_the_flat_without_another_address(
+    sessions: sessionmaker[Session], cipher: ContactCipher
+) -> None:
+    add(sessions, cipher, postal_address="", channel="letter", phone="")
+    with sessions.begin() as session:
+        contact = TenantBook(cipher).contact_for(session, "N1", Purpose.SMS_TIPS, at=NOW)
+        assert contact is not None and contact.phone is None
+        assert contact.postal_address == "N1 Tower Road\nLeeds\nLS1 1AA"
 
 
 def test_contact_details_are_ciphertext_at_rest(

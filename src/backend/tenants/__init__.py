@@ -13,7 +13,8 @@ implemented by :class:`TenantBook`, built by the composition root with
     The flat's current tenant (tenancy running on ``at``'s date) who has given
     ``purpose`` and whose details are not erased: name, mobile phone (E.164, None if
     the number is a landline, which is then in ``landline``), email, postal address
-    (lines joined by newlines), preferred channel (sms|letter|email) and language.
+    (lines joined by newlines; the flat's address and postcode when the tenant has no
+    other), preferred channel (sms|letter|email) and language.
     None when no current tenant has given the purpose. Each call that returns a
     contact writes a ``personal_data.read`` audit event in ``session`` (actor
     ``system:<purpose>``); the caller's transaction commits it.

@@ -17,6 +17,7 @@ from backend.tenants import store
 from backend.tenants.cipher import ContactCipher
 from backend.tenants.errors import TenantInputError
 from backend.tenants.phones import parse_uk_phone
+from dampwatch_core.models import Flat
 from dampwatch_core.models_tenants import (
     Contact,
     ContactChannel,
@@ -70,7 +71,7 @@ class TenantBook:
             phone=mobile,
             landline=None if details.phone_is_mobile else details.phone,
             email=details.email,
-            postal_address=details.postal_address,
+            postal_address=details.postal_address or _flat_address(session, flat_id),
             channel=ContactChannel(tenant.preferred_channel),
             language=tenant.preferred_language,
         )
@@ -97,3 +98,14 @@ class TenantBook:
                 .order_by(Tenant.id)
             )
         )
+
+
+def _flat_address(session: Session, flat_id: str) -> str | None:
+    """The flat's address as lines (its comma-separated parts, then the postcode)."""
+    flat = session.get(Flat, flat_id)
+    if flat is None:
+        return None
+    lines = [part.strip() for part in flat.address.split(",") if part.strip()]
+    if flat.postcode and flat.postcode not in lines:
+        lines.append(flat.postcode)
+    return "\n".join(lines) or None
