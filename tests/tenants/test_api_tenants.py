@@ -162,6 +162,9 @@ def test_consent_through_the_api(api: tuple[TestClient, dict[str, dict[str, str]
         {"purpose": "sms_tips"},
         {"purpose": "sms_tips", "how": "x", "lawful_basis": "whim"},
         {"purpose": "research", "how": "x", "at": "2026-12-01T10:00:00"},
+        {"purpose": "research", "how": "x", "at": "0001-01-01T00:00:00+23:59"},
+        {"purpose": "research", "how": "x", "at": "9999-12-31T23:59:59-23:59"},
+        {"purpose": "research", "how": "pho\u0000ne"},
     ):
         r = client.post(url, headers=officer, json=bad)
         assert r.status_code == 422, (bad, r.text)

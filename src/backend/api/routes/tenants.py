@@ -4,11 +4,11 @@ is a tenant or flat of another landlord, or one that does not exist (admins: 404
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import select
 
 from backend.api.schemas import ERRORS, NOT_FOUND
@@ -85,16 +85,40 @@ class FlatTenantsPublic(BaseModel):
     cases_not_opened: list[ConsentHoldPublic]
 
 
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _check_time(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("needs a UTC offset (e.g. +00:00)")
+    try:
+        in_range = _EARLIEST <= value <= _LATEST
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        raise ValueError("must be between 2000 and 2100")
+    return value.astimezone(UTC)
+
+
+#: when it happened: with a UTC offset, 2000..2100; default now
+WhenGiven = Annotated[datetime | None, AfterValidator(_check_time)]
+#: how: words without control characters (a NUL cannot be stored on PostgreSQL)
+How = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
 class ConsentGiven(BaseModel):
     purpose: Purpose
     lawful_basis: LawfulBasis = LawfulBasis.CONSENT
-    how: str = Field(min_length=1, max_length=128, description="e.g. 'phone call'")
-    at: datetime | None = Field(default=None, description="default: now")
+    how: How = Field(description="e.g. 'phone call'")
+    at: WhenGiven = Field(default=None, description="default: now")
 
 
 class ConsentWithdrawn(BaseModel):
-    how: str = Field(min_length=1, max_length=128, description="e.g. 'letter'")
-    at: datetime | None = None
+    how: How = Field(description="e.g. 'letter'")
+    at: WhenGiven = Field(default=None, description="default: now")
 
 
 def _cipher(request: Request) -> ContactCipher:
@@ -111,11 +135,7 @@ def _cipher(request: Request) -> ContactCipher:
 
 
 def _aware(at: datetime | None) -> datetime:
-    if at is None:
-        return utcnow()
-    if at.tzinfo is None:
-        raise HTTPException(422, "at needs a UTC offset (e.g. +00:00)")
-    return at
+    return utcnow() if at is None else at
 
 
 def _tenant_public(tenant: Tenant, details: ContactDetails) -> TenantPublic:
