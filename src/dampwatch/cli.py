@@ -39,6 +39,8 @@ COMMAND_MODULES = (
     "contractors",
     "outbox",
     "jobs",
+    "tenants",
+    "partners",
 )
 
 

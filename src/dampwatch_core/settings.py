@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     #: A Teams/Slack-style incoming webhook for officers' notices (new high-risk cases,
     #: deadlines due within 24 h); unset: no notices are queued. It holds a token.
     officer_webhook_url: SecretStr | None = None
+    # --- tenants (docs/tenants.md)
+    #: Fernet keys for tenants' phone numbers, emails and postal addresses, comma-
+    #: separated: the first encrypts, every one decrypts (rotation: put a new key first,
+    #: run ``dampwatch tenants rotate-keys``, then drop the old one). No default.
+    tenant_data_keys: SecretStr | None = None
 
 
 def device_broker(settings: Settings) -> tuple[str, int]:
@@ -190,5 +195,6 @@ def load_settings(
         first = exc.errors()[0]
         name = ENV_PREFIX + ".".join(str(p) for p in first["loc"]).upper()
         value = values.get(name)
-        shown = "" if value is None or "PASSWORD" in name else f" {value!r}"
+        secret = "PASSWORD" in name or "KEY" in name
+        shown = "" if value is None or secret else f" {value!r}"
         raise ConfigError(f"setting {name}{shown}: {first['msg']}") from None

@@ -7,6 +7,7 @@ dashboard, so neither package imports the other.
 from fastapi import APIRouter
 
 from backend.api.routes import audit, devices, flats, quarantine, workorders
+from backend.api.routes import audit, devices, flats, quarantine, tenants
 
 __all__ = ["router"]
 
@@ -16,3 +17,4 @@ router.include_router(devices.router)
 router.include_router(quarantine.router)
 router.include_router(audit.router)
 router.include_router(workorders.router)
+router.include_router(tenants.router)

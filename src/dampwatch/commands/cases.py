@@ -159,6 +159,9 @@ def _register_records(cases: argparse._SubParsersAction[argparse.ArgumentParser]
     kpi = common(cases.add_parser(
         "kpi", help="repair cases resolved, verified by the sensors, under watch, reopened"))
     kpi.set_defaults(func=run_kpi)
+    from dampwatch.commands.partners import register_refer
+
+    register_refer(cases)
 
 
 def _store(args: argparse.Namespace) -> tuple[Engine, sessionmaker[Session], CaseDesk]:
@@ -290,13 +293,14 @@ def run_tick(args: argparse.Namespace) -> int:
     # the rules read scoring's findings types; imported here so the other subcommands
     # never depend on them
     from alerting.cases.rules import CaseRulesEngine
+    from backend.tenants.consent import HouseholdConsent
 
     rules = load_rules(args.rules)
     engine, sessions, desk = _store(args)
     desk.repair_trade = rules.repair.trade
     desk.verify_days = rules.verification.watch_days
     with sessions.begin() as session:
-        counts = CaseRulesEngine(desk, rules).tick(session, utcnow())
+        counts = CaseRulesEngine(desk, rules, HouseholdConsent()).tick(session, utcnow())
     engine.dispose()
     if args.json:
         print(json.dumps(counts))

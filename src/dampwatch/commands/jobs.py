@@ -100,9 +100,14 @@ def all_jobs() -> list[Job]:
 def finding_sinks(settings: Settings, sessions: sessionmaker[Session]) -> list[FindingSink]:
     """Where scoring's findings go: the log, and the case rules."""
     from alerting.cases.rules import CaseFindingSink
+    from backend.tenants.consent import HouseholdConsent
 
+    # Cases that serve a purpose (outreach) open only with the household's consent.
     notices = settings.officer_webhook_url is not None
-    return [LoggedFindings(), CaseFindingSink.for_store(sessions, officer_notices=notices)]
+    cases = CaseFindingSink.for_store(
+        sessions, officer_notices=notices, consent=HouseholdConsent()
+    )
+    return [LoggedFindings(), cases]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from backend.tenants.cipher import new_key
 from dampwatch.stack.influxdb import SERVICE_USER as SERVICE_INFLUX_USER
 from dampwatch.stack.influxdb import InfluxCredentials, InfluxDB
 from dampwatch.stack.mosquitto import Mosquitto
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 #: keys in secrets.json (names of passwords, not passwords)
 INFLUX_ADMIN_KEY = "influxdb-admin"
 INFLUX_SERVICE_KEY = "influxdb-service"
+#: the Fernet key of tenants' contact details (DAMPWATCH_TENANT_DATA_KEYS)
+TENANT_DATA_KEY = "tenant-data-key"
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -99,6 +102,7 @@ class LocalStack:
         secrets: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
         for user in (GATEWAY_USER, BACKEND_USER, INFLUX_ADMIN_KEY, INFLUX_SERVICE_KEY):
             secrets.setdefault(user, new_password())
+        secrets.setdefault(TENANT_DATA_KEY, new_key())
         _write_private(path, json.dumps(secrets))
         return secrets
 
@@ -122,6 +126,7 @@ class LocalStack:
             "BROKER_PASSWORD_FILE": self.mosquitto.password_file,
             "BROKER_PID_FILE": self.mosquitto.pid_file,
             "SCORE_EVERY_S": self.score_every_s,
+            "TENANT_DATA_KEYS": self._secrets[TENANT_DATA_KEY],
         }
         text = "".join(f"DAMPWATCH_{k}={v}\n" for k, v in values.items())
         _write_private(self.settings_file, text)
