@@ -111,12 +111,16 @@ def enqueue(
     *,
     event_type: str,
     payload: Mapping[str, Any],
-    contractor_id: int,
+    contractor_id: int | None,
     case_id: int | None,
     now: dt.datetime,
     channel: str = "webhook",
+    not_before: dt.datetime | None = None,
 ) -> OutboxMessage:
-    """Add a message to the outbox in ``session``'s transaction (not committed here)."""
+    """Add a message to the outbox in ``session``'s transaction (not committed here).
+
+    ``contractor_id`` is the webhook's endpoint (None for a channel with no contractor,
+    such as Notify); ``not_before`` holds the first attempt back (quiet hours)."""
     message = OutboxMessage(
         message_id=f"msg_{uuid.uuid4().hex}",
         channel=channel,
@@ -128,7 +132,7 @@ def enqueue(
         attempts=0,
         created_at=now,
         window_started_at=now,
-        next_attempt_at=now,
+        next_attempt_at=max(now, not_before) if not_before is not None else now,
     )
     session.add(message)
     return message
@@ -195,7 +199,9 @@ class Dispatcher:
 
     ``clock`` and ``rng`` are injected so tests can run days of retries in seconds;
     ``concurrency`` sends a claimed batch over that many threads (the channel's HTTP
-    client must allow it, as ``httpx.Client`` does).
+    client must allow it, as ``httpx.Client`` does). ``channel_name`` is the outbox
+    channel it takes rows of (``webhook``: contractors' endpoints; ``notify``: messages
+    to tenants, which have no contractor).
     """
 
     def __init__(
@@ -208,9 +214,11 @@ class Dispatcher:
         rng: random.Random | None = None,
         batch_size: int = 100,
         concurrency: int = 8,
+        channel_name: str = "webhook",
     ) -> None:
         self._sessions = sessions
         self._channel = channel
+        self.channel_name = channel_name
         self.policy = policy or RetryPolicy()
         self._clock = clock
         self._rng = rng or random.Random()
@@ -248,8 +256,12 @@ class Dispatcher:
         with self._sessions.begin() as session:
             candidates = (
                 select(OutboxMessage.id)
-                .join(Contractor, Contractor.id == OutboxMessage.contractor_id)
-                .where(Contractor.enabled.is_(True), self._claimable(now))
+                .outerjoin(Contractor, Contractor.id == OutboxMessage.contractor_id)
+                .where(
+                    OutboxMessage.channel == self.channel_name,
+                    or_(OutboxMessage.contractor_id.is_(None), Contractor.enabled.is_(True)),
+                    self._claimable(now),
+                )
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(self.batch_size)
             )
@@ -276,7 +288,7 @@ class Dispatcher:
         with self._sessions() as session:
             rows = session.execute(
                 select(OutboxMessage, Contractor)
-                .join(Contractor, Contractor.id == OutboxMessage.contractor_id)
+                .outerjoin(Contractor, Contractor.id == OutboxMessage.contractor_id)
                 .where(OutboxMessage.claim_token == token)
                 .order_by(OutboxMessage.id)
             ).all()
@@ -291,8 +303,8 @@ class Dispatcher:
                         message_id=row.message_id,
                         event_type=row.event_type,
                         body=row.body,
-                        url=contractor.webhook_url,
-                        secret=contractor.secret,
+                        url=contractor.webhook_url if contractor is not None else "",
+                        secret=contractor.secret if contractor is not None else "",
                     ),
                 )
                 for row, contractor in rows

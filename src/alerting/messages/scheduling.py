@@ -1,0 +1,284 @@
+"""Queueing messages to tenants, in the caller's transaction: tips from findings, the
+answers to replies, the written summary after an investigation.
+
+Every message becomes a :class:`~dampwatch_core.models_messages.TenantMessage` (the
+rendered text, template and version, when it may go) and an outbox row of the
+``notify`` channel that names it by its random reference: no contact details in
+either. The rules:
+
+- tips only to a tenant who agreed to them (consent to ``sms_tips``, not withdrawn);
+- at most one tip a week per tenant: none if one was queued or sent in the last 7 days
+  (and the store allows one queued tip per tenant at a time);
+- none to a flat with an open repair case (a tip must never seem to replace a repair);
+- nothing goes between 20:00 and 09:00 UK time: the first attempt waits for 09:00;
+- by text to a mobile, else by letter (tips and the written summary: a letter or an
+  email, never a text).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from alerting.messages.quiet_hours import TIP_INTERVAL, earliest_send
+from alerting.messages.template_store import current_template
+from alerting.messages.templates import render
+from alerting.messages.tips import TipKind, choose_tip
+from alerting.outbox import enqueue
+from dampwatch_core.models_cases import ACTIVE_CASE_STATES, HazardCase
+from dampwatch_core.models_messages import TenantMessage
+
+__all__ = [
+    "NOTIFY_CHANNEL",
+    "LandlordDetails",
+    "MessageDesk",
+    "TenantDirectory",
+    "TenantReach",
+    "TipDecision",
+]
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "notify"
+
+
+@dataclass(frozen=True)
+class TenantReach:
+    """What the rules need to know of a current tenant (no contact details)."""
+
+    tenant_id: int
+    flat_id: str
+    has_mobile: bool
+    has_email: bool
+    has_address: bool
+    tips_consent: bool
+    #: sms | letter | email, the tenant's own choice where they made one
+    preferred_channel: str | None = None
+
+
+class TenantDirectory(Protocol):
+    """The tenant store, as the message rules read it (in the caller's session)."""
+
+    def tenants_of(self, session: Session, flat_id: str, at: dt.datetime) -> Sequence[TenantReach]:
+        """The flat's current tenants."""
+        ...
+
+    def reach(self, session: Session, tenant_id: int, at: dt.datetime) -> TenantReach | None:
+        """One tenant, if their tenancy is current."""
+        ...
+
+
+@dataclass(frozen=True)
+class LandlordDetails:
+    """The landlord's own details the templates fill in."""
+
+    landlord: str
+    name: str
+    report_phone: str
+    report_web: str
+    advice_line: str
+
+    def values(self) -> dict[str, str]:
+        return {
+            "landlord_name": self.name,
+            "report_phone": self.report_phone,
+            "report_web": self.report_web,
+            "advice_line": self.advice_line,
+        }
+
+
+@dataclass(frozen=True)
+class TipDecision:
+    tenant_id: int
+    queued: TenantMessage | None
+    #: why not, when nothing was queued
+    reason: str = ""
+
+
+def _open_repair(session: Session, flat_id: str) -> HazardCase | None:
+    return session.scalars(
+        select(HazardCase).where(
+            HazardCase.flat_id == flat_id,
+            HazardCase.kind == "repair",
+            HazardCase.state.in_(ACTIVE_CASE_STATES),
+        )
+    ).first()
+
+
+@dataclass
+class MessageDesk:
+    """Queues messages to tenants under one landlord's details."""
+
+    details: LandlordDetails
+    tenants: TenantDirectory
+
+    def queue(
+        self,
+        session: Session,
+        *,
+        tenant_id: int,
+        flat_id: str,
+        purpose: str,
+        template_key: str,
+        now: dt.datetime,
+        case_id: int | None = None,
+        values: Mapping[str, str] | None = None,
+        not_before: dt.datetime | None = None,
+    ) -> TenantMessage:
+        """Render ``template_key`` and queue it (with its outbox row) for the first
+        moment in business hours at or after ``not_before`` (default now)."""
+        template = current_template(session, self.details.landlord, template_key)
+        all_values = {**self.details.values(), **(values or {})}
+        body = render(template.body, all_values)
+        subject = render(template.subject, all_values) if template.subject else ""
+        send_after = earliest_send(max(now, not_before or now))
+        message = TenantMessage(
+            reference=f"dw-{uuid.uuid4().hex}",
+            tenant_id=tenant_id,
+            flat_id=flat_id,
+            case_id=case_id,
+            purpose=purpose,
+            channel=template.channel,
+            template_key=template.key,
+            template_version=template.version,
+            subject=subject,
+            body=body,
+            status="queued",
+            queued_at=now,
+            send_after=send_after,
+        )
+        session.add(message)
+        outbox = enqueue(
+            session,
+            event_type=f"notify.{template.channel}",
+            payload={"reference": message.reference},
+            contractor_id=None,
+            case_id=case_id,
+            now=now,
+            channel=NOTIFY_CHANNEL,
+            not_before=send_after,
+        )
+        session.flush()
+        message.outbox_id = outbox.id
+        return message
+
+    # -- tips ---------------------------------------------------------------------
+
+    def plan_tip(
+        self, session: Session, flat_id: str, kind: TipKind, now: dt.datetime
+    ) -> list[TipDecision]:
+        """A tip of ``kind`` for each current tenant of the flat the rules allow."""
+        tenants = self.tenants.tenants_of(session, flat_id, now)
+        if not tenants:
+            return []
+        if _open_repair(session, flat_id) is not None:
+            return [TipDecision(t.tenant_id, None, "open repair case") for t in tenants]
+        return [self._tip_for(session, t, kind, now) for t in tenants]
+
+    def _tip_for(
+        self, session: Session, tenant: TenantReach, kind: TipKind, now: dt.datetime
+    ) -> TipDecision:
+        if not tenant.tips_consent:
+            return TipDecision(tenant.tenant_id, None, "no consent to tips")
+        if not tenant.has_mobile and not tenant.has_address:
+            return TipDecision(tenant.tenant_id, None, "no mobile and no postal address")
+        recent = session.scalar(
+            select(func.count(TenantMessage.id)).where(
+                TenantMessage.tenant_id == tenant.tenant_id,
+                TenantMessage.purpose == "tip",
+                TenantMessage.status.not_in(("cancelled", "failed")),
+                TenantMessage.send_after > now - TIP_INTERVAL,
+            )
+        )
+        if recent:
+            return TipDecision(tenant.tenant_id, None, "a tip in the last 7 days")
+        before = (
+            session.scalar(
+                select(func.count(TenantMessage.id)).where(
+                    TenantMessage.tenant_id == tenant.tenant_id, TenantMessage.purpose == "tip"
+                )
+            )
+            or 0
+        )
+        channel = "sms" if tenant.has_mobile else "letter"
+        message = self.queue(
+            session,
+            tenant_id=tenant.tenant_id,
+            flat_id=tenant.flat_id,
+            purpose="tip",
+            template_key=choose_tip(kind, channel, before),
+            now=now,
+        )
+        return TipDecision(tenant.tenant_id, message)
+
+    def cancel_queued_tips(
+        self, session: Session, tenant_id: int, now: dt.datetime, reason: str
+    ) -> int:
+        """Cancel the tenant's tips not yet sent (the channel checks again at send)."""
+        rows = list(
+            session.scalars(
+                select(TenantMessage).where(
+                    TenantMessage.tenant_id == tenant_id,
+                    TenantMessage.purpose == "tip",
+                    TenantMessage.status == "queued",
+                )
+            )
+        )
+        for row in rows:
+            row.status = "cancelled"
+            row.status_reason = reason
+            row.status_at = now
+        return len(rows)
+
+    # -- the written summary ---------------------------------------------------------
+
+    def written_summary(
+        self,
+        session: Session,
+        case: HazardCase,
+        now: dt.datetime,
+        findings: str = "",
+        next_steps: str = "",
+    ) -> list[TenantMessage]:
+        """The summary after an investigation for each current tenant of the case's
+        flat: an email to a tenant who prefers email and has one, else a letter;
+        never a text. Queued at once (business hours), well inside 3 working days."""
+        investigated = case.investigated_at or now
+        values = {
+            "case_reference": case.reference,
+            "investigated_on": f"{investigated:%-d %B %Y}",
+            "findings": findings or "We have looked at the damp and mould in your home.",
+            "next_steps": next_steps or "We will write to you again with the work we will do.",
+        }
+        queued = []
+        for tenant in self.tenants.tenants_of(session, case.flat_id, now):
+            by_email = tenant.has_email and (
+                tenant.preferred_channel == "email" or not tenant.has_address
+            )
+            if not by_email and not tenant.has_address:
+                log.warning(
+                    "case %s: tenant %d has no address or email for the written summary",
+                    case.reference,
+                    tenant.tenant_id,
+                )
+                continue
+            queued.append(
+                self.queue(
+                    session,
+                    tenant_id=tenant.tenant_id,
+                    flat_id=case.flat_id,
+                    purpose="summary",
+                    template_key="summary.email" if by_email else "summary.letter",
+                    now=now,
+                    case_id=case.id,
+                    values=values,
+                )
+            )
+        return queued
