@@ -335,13 +335,10 @@ class Dispatcher:
             except OperationalError as exc:
                 if attempt == _RECORD_TRIES:
                     raise
-                log.warning("recording %d outcomes failed (%s); retrying", len(claimed),
-                            exc.orig)
+                log.warning("recording %d outcomes failed (%s); retrying", len(claimed), exc.orig)
                 time.sleep(0.2 * attempt)  # backoff between retries of a busy store
 
-    def _record_once(
-        self, claimed: Sequence[_Claimed], results: Sequence[DeliveryResult]
-    ) -> None:
+    def _record_once(self, claimed: Sequence[_Claimed], results: Sequence[DeliveryResult]) -> None:
         now = self._clock()
         with self._sessions.begin() as session:
             for item, result in zip(claimed, results, strict=True):

@@ -38,6 +38,7 @@ COMMAND_MODULES = (
     "tokens",
     "contractors",
     "outbox",
+    "messages",
 )
 
 
