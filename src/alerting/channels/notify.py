@@ -44,13 +44,13 @@ from dampwatch_core.models_messages import TenantMessage
 
 __all__ = [
     "CHANNEL_NAME",
-    "Contact",
-    "ContactBook",
     "Notifier",
     "NotifyChannel",
     "NotifyClientNotifier",
     "NotifyError",
     "NotifyTemplates",
+    "Recipient",
+    "RecipientBook",
 ]
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ class NotifyClientNotifier:
 
 
 @dataclass(frozen=True)
-class Contact:
+class Recipient:
     """How to reach one tenant, read at the moment of sending (never stored here)."""
 
     mobile: str | None
@@ -197,12 +197,17 @@ class Contact:
     #: the tenant agreed to tips (subscription messages) and has not withdrawn it
     tips_consent: bool
 
+    def __repr__(self) -> str:  # contact details stay out of logs and tracebacks
+        return f"Recipient(tips_consent={self.tips_consent}, ...)"
 
-class ContactBook(Protocol):
-    """The tenant store's read side, as the channel needs it (each read is audited
-    by the store)."""
 
-    def contact_for(self, tenant_id: int) -> Contact | None: ...
+class RecipientBook(Protocol):
+    """The tenant store's read side, as the channel needs it (the store audits each
+    read, in ``session``'s transaction)."""
+
+    def recipient(self, session: Session, tenant_id: str, at: dt.datetime) -> Recipient | None:
+        """The tenant's contact details if their tenancy is current, else None."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -234,7 +239,7 @@ class NotifyChannel:
         self,
         sessions: sessionmaker[Session],
         notifier: Notifier,
-        contacts: ContactBook,
+        contacts: RecipientBook,
         templates: NotifyTemplates,
         *,
         clock: Callable[[], dt.datetime] = utcnow,
@@ -273,27 +278,31 @@ class NotifyChannel:
                 retry_after=(wait_until - now).total_seconds(),
                 error="quiet hours (20:00-09:00 UK time): waits for the morning",
             )
-        with self._sessions() as session:
+        with self._sessions.begin() as session:
             row = session.scalars(
                 select(TenantMessage).where(TenantMessage.reference == reference)
             ).first()
             if row is None:
                 return DeliveryResult(DeliveryOutcome.REJECTED, error="no such tenant message")
             if row.status == "cancelled":
-                return DeliveryResult(DeliveryOutcome.REJECTED, error=f"message {row.status}")
-            tenant_id, flat_id, purpose = row.tenant_id, row.flat_id, row.purpose
+                return DeliveryResult(DeliveryOutcome.REJECTED, error="message cancelled")
             channel, subject, body = row.channel, row.subject, row.body
-            repair_open = purpose in SUBSCRIPTION_PURPOSES and _open_repair_case(session, flat_id)
-        if repair_open:
-            self._finish(reference, "cancelled", "the flat has an open repair case")
-            return DeliveryResult(DeliveryOutcome.REJECTED, error="cancelled: open repair case")
-        contact = self._contacts.contact_for(tenant_id)
-        if contact is None:
-            self._finish(reference, "cancelled", "no current tenant")
-            return DeliveryResult(DeliveryOutcome.REJECTED, error="cancelled: no current tenant")
-        if purpose in SUBSCRIPTION_PURPOSES and not contact.tips_consent:
-            self._finish(reference, "cancelled", "no consent to tips (withdrawn or never given)")
-            return DeliveryResult(DeliveryOutcome.REJECTED, error="cancelled: no consent")
+            subscription = row.purpose in SUBSCRIPTION_PURPOSES
+            cancel = None
+            if subscription and _open_repair_case(session, row.flat_id):
+                cancel = "the flat has an open repair case"
+            contact = None
+            if cancel is None:
+                contact = self._contacts.recipient(session, row.tenant_id, now)
+                if contact is None:
+                    cancel = "no current tenant"
+                elif subscription and not contact.tips_consent:
+                    cancel = "no consent to tips (withdrawn or never given)"
+            if cancel is not None or contact is None:
+                row.status = "cancelled"
+                row.status_reason = cancel
+                row.status_at = now
+                return DeliveryResult(DeliveryOutcome.REJECTED, error=f"cancelled: {cancel}")
         try:
             notify_id = self._deliver(channel, contact, subject, body, reference)
         except NotifyError as exc:
@@ -309,7 +318,7 @@ class NotifyChannel:
         return DeliveryResult(DeliveryOutcome.DELIVERED, status_code=201)
 
     def _deliver(
-        self, channel: str, contact: Contact, subject: str, body: str, reference: str
+        self, channel: str, contact: Recipient, subject: str, body: str, reference: str
     ) -> str:
         if channel == "sms":
             if not contact.mobile:

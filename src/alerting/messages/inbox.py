@@ -69,7 +69,7 @@ class ReplySenders(Protocol):
         ...
 
     def withdraw_tips_consent(
-        self, session: Session, tenant_id: int, at: dt.datetime, how: str
+        self, session: Session, tenant_id: str, at: dt.datetime, how: str
     ) -> None:
         """Withdraw the tenant's consent to tips, recorded with when and how."""
         ...

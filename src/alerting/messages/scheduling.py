@@ -20,18 +20,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from alerting.messages.quiet_hours import TIP_INTERVAL, earliest_send
 from alerting.messages.template_store import current_template
 from alerting.messages.templates import render
-from alerting.messages.tips import TipKind, choose_tip
+from alerting.messages.tips import TipKind, choose_tip, tip_kind_for
 from alerting.outbox import enqueue
+from dampwatch_core.const import Level
+from dampwatch_core.findings import Finding, FindingKind
+from dampwatch_core.models import utcnow
 from dampwatch_core.models_cases import ACTIVE_CASE_STATES, HazardCase
 from dampwatch_core.models_messages import TenantMessage
 
@@ -42,6 +45,7 @@ __all__ = [
     "TenantDirectory",
     "TenantReach",
     "TipDecision",
+    "TipFindingSink",
 ]
 
 log = logging.getLogger(__name__)
@@ -53,7 +57,7 @@ NOTIFY_CHANNEL = "notify"
 class TenantReach:
     """What the rules need to know of a current tenant (no contact details)."""
 
-    tenant_id: int
+    tenant_id: str
     flat_id: str
     has_mobile: bool
     has_email: bool
@@ -70,7 +74,7 @@ class TenantDirectory(Protocol):
         """The flat's current tenants."""
         ...
 
-    def reach(self, session: Session, tenant_id: int, at: dt.datetime) -> TenantReach | None:
+    def reach(self, session: Session, tenant_id: str, at: dt.datetime) -> TenantReach | None:
         """One tenant, if their tenancy is current."""
         ...
 
@@ -96,7 +100,7 @@ class LandlordDetails:
 
 @dataclass(frozen=True)
 class TipDecision:
-    tenant_id: int
+    tenant_id: str
     queued: TenantMessage | None
     #: why not, when nothing was queued
     reason: str = ""
@@ -123,7 +127,7 @@ class MessageDesk:
         self,
         session: Session,
         *,
-        tenant_id: int,
+        tenant_id: str,
         flat_id: str,
         purpose: str,
         template_key: str,
@@ -219,7 +223,7 @@ class MessageDesk:
         return TipDecision(tenant.tenant_id, message)
 
     def cancel_queued_tips(
-        self, session: Session, tenant_id: int, now: dt.datetime, reason: str
+        self, session: Session, tenant_id: str, now: dt.datetime, reason: str
     ) -> int:
         """Cancel the tenant's tips not yet sent (the channel checks again at send)."""
         rows = list(
@@ -264,7 +268,7 @@ class MessageDesk:
             )
             if not by_email and not tenant.has_address:
                 log.warning(
-                    "case %s: tenant %d has no address or email for the written summary",
+                    "case %s: tenant %s has no address or email for the written summary",
                     case.reference,
                     tenant.tenant_id,
                 )
@@ -282,3 +286,37 @@ class MessageDesk:
                 )
             )
         return queued
+
+
+class TipFindingSink:
+    """A :class:`~dampwatch_core.findings.FindingSink` that plans tips: for each flat
+    whose damp or cold level is medium or high in a run, the tip the rules allow
+    (one transaction per run). Hand it to scoring after the case sink, so a repair
+    case the same run opens holds the tip back."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        desk: MessageDesk,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._desk = desk
+        self._clock = clock
+
+    def publish(self, findings: Sequence[Finding]) -> None:
+        by_flat: dict[str, set[str]] = {}
+        for finding in findings:
+            if finding.kind in (FindingKind.DAMP, FindingKind.COLD) and (
+                finding.level_after.rank >= Level.MEDIUM.rank
+            ):
+                by_flat.setdefault(finding.flat_id, set()).add(finding.kind.value)
+        if not by_flat:
+            return
+        now = self._clock()
+        with self._sessions.begin() as session:
+            for flat_id, kinds in sorted(by_flat.items()):
+                kind = tip_kind_for(kinds)
+                if kind is not None:
+                    self._desk.plan_tip(session, flat_id, kind, now)

@@ -71,7 +71,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     msub = messages.add_subparsers(dest="action", required=True, metavar="ACTION")
     mlist = msub.add_parser("list", help="newest first (no contact details)")
     mlist.add_argument("--status", choices=STATUSES)
-    mlist.add_argument("--tenant", type=int, metavar="ID")
+    mlist.add_argument("--tenant", metavar="ID")
     mlist.add_argument("--flat", metavar="FLAT")
     mlist.add_argument("--limit", type=int, default=50)
     add_json_flag(mlist)
