@@ -63,7 +63,7 @@ class TenantMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     reference: Mapped[str] = mapped_column(String(64), unique=True)
-    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     flat_id: Mapped[str] = mapped_column(ForeignKey("flats.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("hazard_cases.id"), index=True)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
@@ -97,7 +97,7 @@ class InboundText(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     #: Notify's id of the received text: a repeated callback is stored once
     notify_id: Mapped[str] = mapped_column(String(64), unique=True)
-    tenant_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     content: Mapped[str] = mapped_column(Text)
     #: stop | help | report | other

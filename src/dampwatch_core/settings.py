@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     signin_max_failures: int = Field(default=5, ge=1, le=100)
     #: ... for this long (minutes).
     signin_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # --- tenants (docs/tenants.md)
+    #: Fernet keys for tenants' phone numbers, emails and postal addresses, comma-
+    #: separated: the first encrypts, every one decrypts (rotation: put a new key first,
+    #: run ``dampwatch tenants rotate-keys``, then drop the old one). No default.
+    tenant_data_keys: SecretStr | None = None
     # --- messages to tenants through GOV.UK Notify (docs/messages.md)
     #: Notify's API key (``name-serviceid-secret``); none: nothing is sent.
     notify_api_key: SecretStr | None = None
@@ -202,5 +207,6 @@ def load_settings(
         first = exc.errors()[0]
         name = ENV_PREFIX + ".".join(str(p) for p in first["loc"]).upper()
         value = values.get(name)
-        shown = "" if value is None or "PASSWORD" in name else f" {value!r}"
+        secret = "PASSWORD" in name or "KEY" in name
+        shown = "" if value is None or secret else f" {value!r}"
         raise ConfigError(f"setting {name}{shown}: {first['msg']}") from None

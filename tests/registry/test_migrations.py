@@ -19,7 +19,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, select
 from sqlalchemy import inspect as sa_inspect
 
-from dampwatch_core import models_auth  # noqa: F401  (its tables join Base.metadata)
+from dampwatch_core import (
+    models_auth,  # noqa: F401  (its tables join Base.metadata)
+    models_tenants,  # noqa: F401  (its tables join Base.metadata)
+)
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
 from dampwatch_core.models import (
     Base,
@@ -177,6 +180,41 @@ def plant_data(engine: Engine) -> None:
             for i in (1, 2)
         )
         _plant_cases(s, now)
+        _plant_tenants(s, now)
+
+
+def _plant_tenants(s: Any, now: datetime) -> None:
+    """0008: a tenant with a tenancy, a consent, a hold, a partner and a referral."""
+    from dampwatch_core.models_cases import Contractor, HazardCase, OutboxMessage
+    from dampwatch_core.models_tenants import (
+        Consent,
+        ConsentHold,
+        Partner,
+        Referral,
+        Tenancy,
+        Tenant,
+    )
+
+    s.add(Tenant(id="T1", name="A Tenant", phone_enc="gAAAA-phone", phone_is_mobile=True,
+                 email_enc="gAAAA-email", postal_address_enc="gAAAA-addr"))
+    s.flush()
+    consent = Consent(tenant_id="T1", purpose="partner_referral", lawful_basis="consent",
+                      given_at=now, given_how="paper form", recorded_by="cli")
+    s.add_all([
+        Tenancy(tenant_id="T1", flat_id="F1", start_date=now.date()),
+        consent,
+        ConsentHold(flat_id="F2", case_kind="outreach", purpose="underheating_outreach",
+                    reason="no consent", first_at=now, last_at=now, times=2),
+    ])
+    endpoint = s.scalars(select(Contractor)).first()
+    partner = Partner(name="Warm Homes", channel="webhook", endpoint_id=endpoint.id)
+    s.add(partner)
+    s.flush()
+    case = s.scalars(select(HazardCase)).first()
+    message = s.scalars(select(OutboxMessage)).first()
+    s.add(Referral(reference="RF-000001", case_id=case.id, partner_id=partner.id,
+                   tenant_id="T1", consent_id=consent.id, referred_by="cli", referred_at=now,
+                   outbox_message_id=message.id, fields=["name"]))
 
 
 def _plant_cases(s: Any, now: datetime) -> None:

@@ -39,14 +39,19 @@ class LoggedFindings:
 
 def run(args: argparse.Namespace) -> int:
     from alerting.cases.rules import CaseFindingSink
+    from alerting.messages.scheduling import TipFindingSink
     from backend.scheduler import build_scheduler
+    from dampwatch.messaging import message_desk
 
     settings = settings_from_args(args)
     migrate(settings.database_url)
     # Scoring's findings are logged and become cases (the composition root wires them:
     # neither package imports the other). The outbox dispatcher sends what cases queue.
-    cases = CaseFindingSink.for_store(make_sessionmaker(make_engine(settings.database_url)))
-    scheduler = build_scheduler(settings, finding_sinks=[LoggedFindings(), cases])
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    cases = CaseFindingSink.for_store(sessions)
+    # tips after cases: a repair case the same run opens holds the flat's tip back
+    tips = TipFindingSink(sessions, message_desk(settings))
+    scheduler = build_scheduler(settings, finding_sinks=[LoggedFindings(), cases, tips])
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
         scheduler.shutdown(wait=False)

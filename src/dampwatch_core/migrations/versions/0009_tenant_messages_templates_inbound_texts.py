@@ -18,7 +18,7 @@ from alembic import op
 import dampwatch_core.models
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -57,6 +57,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["case_id"], ["hazard_cases.id"], name=op.f("fk_inbound_texts_case_id_hazard_cases")
         ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_inbound_texts_tenant_id_tenants")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_texts")),
         sa.UniqueConstraint("notify_id", name=op.f("uq_inbound_texts_notify_id")),
     )
@@ -93,6 +96,9 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["outbox_id"], ["outbox.id"], name=op.f("fk_tenant_messages_outbox_id_outbox")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_tenant_messages_tenant_id_tenants")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenant_messages")),
         sa.UniqueConstraint("notify_id", name=op.f("uq_tenant_messages_notify_id")),
