@@ -42,6 +42,6 @@ class NotifyCallbacks(Protocol):
         transaction)."""
         ...
 
-    def received_text(self, session: Session, text: ReceivedText, now: dt.datetime) -> str:
+    def received_text(self, session: Session, text: ReceivedText) -> str:
         """Act on the reply; returns what was done (for the answer, no personal data)."""
         ...

@@ -89,7 +89,10 @@ def test_preview_unicode_text() -> None:
 
 
 def test_preview_welsh_text() -> None:
-    welsh = "((landlord_name)): mae'r aer yn eich cartref wedi bod yn llaith. Ffoniwch ((report_phone)). Atebwch STOPIO i ŵyr."
+    welsh = (
+        "((landlord_name)): mae'r aer yn eich cartref wedi bod yn llaith. "
+        "Ffoniwch ((report_phone)). Atebwch STOPIO i ŵyr."
+    )
     shown = preview(_sms(welsh), {"landlord_name": "Cyngor Caerdydd"})
     assert shown.text.startswith("Cyngor Caerdydd: mae'r aer")
     assert shown.length is not None

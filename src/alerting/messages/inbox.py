@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,6 +28,7 @@ from alerting.cases.desk import SYSTEM, CaseDesk
 from alerting.cases.states import CaseKind, TriggerSource
 from alerting.messages.replies import ReplyKind, classify_reply
 from alerting.messages.scheduling import MessageDesk, TenantReach
+from dampwatch_core.models import utcnow
 from dampwatch_core.models_cases import ACTIVE_CASE_STATES, CaseStatusChange, HazardCase
 from dampwatch_core.models_messages import InboundText, TenantMessage
 from dampwatch_core.notify_callbacks import DeliveryReceipt, ReceivedText
@@ -95,6 +96,7 @@ class NotifyInbox:
     messages: MessageDesk
     cases: CaseDesk
     senders: ReplySenders
+    clock: Callable[[], dt.datetime] = utcnow
 
     def delivery_status(self, session: Session, receipt: DeliveryReceipt) -> bool:
         row = session.scalars(
@@ -125,7 +127,8 @@ class NotifyInbox:
                 )
         return True
 
-    def received_text(self, session: Session, text: ReceivedText, now: dt.datetime) -> str:
+    def received_text(self, session: Session, text: ReceivedText) -> str:
+        now = self.clock()
         seen = session.scalars(
             select(InboundText).where(InboundText.notify_id == text.notify_id)
         ).first()

@@ -140,6 +140,6 @@ def received_text(
         received_at=_aware(body.date_received),
     )
     with session.begin():
-        action = handler.received_text(session, text, utcnow())
+        action = handler.received_text(session, text)
     log.info("received text %s: %s", body.id, action)
     return CallbackAck(ok=True, action=action)
