@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -34,7 +34,7 @@ from backend.tenants.cipher import ContactCipher
 from backend.tenants.errors import TenantInputError
 from backend.tenants.phones import parse_uk_phone
 from dampwatch_core.errors import ConfigError
-from dampwatch_core.models_tenants import Purpose, Tenancy, Tenant
+from dampwatch_core.models_tenants import Consent, Purpose, Tenancy, Tenant
 from dampwatch_core.settings import Settings
 
 __all__ = [
@@ -56,6 +56,18 @@ def _address_lines(postal: str | None) -> list[str]:
     return [part.strip() for part in postal.replace("|", "\n").splitlines() if part.strip()]
 
 
+def _reach(tenant: Tenant, flat_id: str, tips_consent: bool) -> TenantReach:
+    return TenantReach(
+        tenant_id=tenant.id,
+        flat_id=flat_id,
+        has_mobile=bool(tenant.phone_enc) and bool(tenant.phone_is_mobile),
+        has_email=bool(tenant.email_enc),
+        has_address=bool(tenant.postal_address_enc),
+        tips_consent=tips_consent,
+        preferred_channel=tenant.preferred_channel,
+    )
+
+
 @dataclass
 class TenantStoreDirectory:
     """The tenant store as the message rules (``TenantDirectory``, ``ReplySenders``)
@@ -65,22 +77,45 @@ class TenantStoreDirectory:
 
     def _reach(self, session: Session, tenancy: Tenancy) -> TenantReach:
         tenant = tenancy.tenant
-        return TenantReach(
-            tenant_id=tenant.id,
-            flat_id=tenancy.flat_id,
-            has_mobile=bool(tenant.phone_enc) and bool(tenant.phone_is_mobile),
-            has_email=bool(tenant.email_enc),
-            has_address=bool(tenant.postal_address_enc),
-            tips_consent=store.current_consent(session, tenant.id, Purpose.SMS_TIPS) is not None,
-            preferred_channel=tenant.preferred_channel,
-        )
+        consent = store.current_consent(session, tenant.id, Purpose.SMS_TIPS) is not None
+        return _reach(tenant, tenancy.flat_id, consent)
 
     def tenants_of(self, session: Session, flat_id: str, at: dt.datetime) -> Sequence[TenantReach]:
-        return [
-            self._reach(session, t)
-            for t in store.current_tenancies(session, flat_id, at.date())
-            if t.tenant.erased_at is None
-        ]
+        return self.tenants_of_flats(session, [flat_id], at).get(flat_id, [])
+
+    def tenants_of_flats(
+        self, session: Session, flat_ids: Sequence[str], at: dt.datetime
+    ) -> Mapping[str, Sequence[TenantReach]]:
+        day = at.date()
+        rows = session.execute(
+            select(Tenancy.flat_id, Tenant)
+            .join(Tenant, Tenant.id == Tenancy.tenant_id)
+            .where(
+                Tenancy.flat_id.in_(flat_ids),
+                Tenancy.start_date <= day,
+                (Tenancy.end_date.is_(None)) | (Tenancy.end_date >= day),
+                Tenant.erased_at.is_(None),
+            )
+            .order_by(Tenancy.flat_id, Tenancy.start_date, Tenancy.id)
+        ).all()
+        ids = sorted({tenant.id for _, tenant in rows})
+        consented = (
+            set(
+                session.scalars(
+                    select(Consent.tenant_id).where(
+                        Consent.tenant_id.in_(ids),
+                        Consent.purpose == Purpose.SMS_TIPS.value,
+                        Consent.withdrawn_at.is_(None),
+                    )
+                )
+            )
+            if ids
+            else set()
+        )
+        found: dict[str, list[TenantReach]] = {}
+        for flat_id, tenant in rows:
+            found.setdefault(flat_id, []).append(_reach(tenant, flat_id, tenant.id in consented))
+        return found
 
     def _current_tenancy(self, session: Session, tenant_id: str, at: dt.datetime) -> Tenancy | None:
         day = at.date()

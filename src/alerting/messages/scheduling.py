@@ -74,6 +74,12 @@ class TenantDirectory(Protocol):
         """The flat's current tenants."""
         ...
 
+    def tenants_of_flats(
+        self, session: Session, flat_ids: Sequence[str], at: dt.datetime
+    ) -> Mapping[str, Sequence[TenantReach]]:
+        """The current tenants of each of the flats (a flat with none may be absent)."""
+        ...
+
     def reach(self, session: Session, tenant_id: str, at: dt.datetime) -> TenantReach | None:
         """One tenant, if their tenancy is current."""
         ...
@@ -106,14 +112,38 @@ class TipDecision:
     reason: str = ""
 
 
-def _open_repair(session: Session, flat_id: str) -> HazardCase | None:
-    return session.scalars(
-        select(HazardCase).where(
-            HazardCase.flat_id == flat_id,
-            HazardCase.kind == "repair",
-            HazardCase.state.in_(ACTIVE_CASE_STATES),
+#: flats per query when planning many tips
+_CHUNK = 500
+
+
+def _flats_with_open_repair(session: Session, flat_ids: Sequence[str]) -> set[str]:
+    return set(
+        session.scalars(
+            select(HazardCase.flat_id).where(
+                HazardCase.flat_id.in_(flat_ids),
+                HazardCase.kind == "repair",
+                HazardCase.state.in_(ACTIVE_CASE_STATES),
+            )
         )
-    ).first()
+    )
+
+
+def _tipped_since(session: Session, tenant_ids: Sequence[str], since: dt.datetime) -> set[str]:
+    """Tenants with a tip sent after ``since``, or queued to go after it (cancelled and
+    failed ones do not count). A sent tip counts from when it went, which can be later
+    than the time it was due."""
+    if not tenant_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(TenantMessage.tenant_id).where(
+                TenantMessage.tenant_id.in_(tenant_ids),
+                TenantMessage.purpose == "tip",
+                TenantMessage.status.not_in(("cancelled", "failed")),
+                func.coalesce(TenantMessage.sent_at, TenantMessage.send_after) > since,
+            )
+        )
+    )
 
 
 @dataclass
@@ -179,30 +209,46 @@ class MessageDesk:
         self, session: Session, flat_id: str, kind: TipKind, now: dt.datetime
     ) -> list[TipDecision]:
         """A tip of ``kind`` for each current tenant of the flat the rules allow."""
-        tenants = self.tenants.tenants_of(session, flat_id, now)
-        if not tenants:
-            return []
-        if _open_repair(session, flat_id) is not None:
-            return [TipDecision(t.tenant_id, None, "open repair case") for t in tenants]
-        return [self._tip_for(session, t, kind, now) for t in tenants]
+        return self.plan_tips(session, {flat_id: kind}, now)
 
-    def _tip_for(
+    def plan_tips(
+        self, session: Session, kinds: Mapping[str, TipKind], now: dt.datetime
+    ) -> list[TipDecision]:
+        """:meth:`plan_tip` for many flats at once, in a few queries whatever their
+        number (a scoring run can raise thousands of findings)."""
+        decisions: list[TipDecision] = []
+        flats = sorted(kinds)
+        for start in range(0, len(flats), _CHUNK):
+            chunk = flats[start : start + _CHUNK]
+            by_flat = self.tenants.tenants_of_flats(session, chunk, now)
+            repairs = _flats_with_open_repair(session, chunk)
+            candidates = []
+            for flat_id in chunk:
+                for tenant in by_flat.get(flat_id, ()):
+                    if flat_id in repairs:
+                        decisions.append(TipDecision(tenant.tenant_id, None, "open repair case"))
+                    elif not tenant.tips_consent:
+                        decisions.append(TipDecision(tenant.tenant_id, None, "no consent to tips"))
+                    elif not tenant.has_mobile and not tenant.has_address:
+                        decisions.append(
+                            TipDecision(tenant.tenant_id, None, "no mobile and no postal address")
+                        )
+                    else:
+                        candidates.append(tenant)
+            recent = _tipped_since(session, [t.tenant_id for t in candidates], now - TIP_INTERVAL)
+            for tenant in candidates:
+                if tenant.tenant_id in recent:
+                    decisions.append(
+                        TipDecision(tenant.tenant_id, None, "a tip in the last 7 days")
+                    )
+                    continue
+                recent.add(tenant.tenant_id)  # a joint tenant of two flats: once
+                decisions.append(self._queue_tip(session, tenant, kinds[tenant.flat_id], now))
+        return decisions
+
+    def _queue_tip(
         self, session: Session, tenant: TenantReach, kind: TipKind, now: dt.datetime
     ) -> TipDecision:
-        if not tenant.tips_consent:
-            return TipDecision(tenant.tenant_id, None, "no consent to tips")
-        if not tenant.has_mobile and not tenant.has_address:
-            return TipDecision(tenant.tenant_id, None, "no mobile and no postal address")
-        recent = session.scalar(
-            select(func.count(TenantMessage.id)).where(
-                TenantMessage.tenant_id == tenant.tenant_id,
-                TenantMessage.purpose == "tip",
-                TenantMessage.status.not_in(("cancelled", "failed")),
-                TenantMessage.send_after > now - TIP_INTERVAL,
-            )
-        )
-        if recent:
-            return TipDecision(tenant.tenant_id, None, "a tip in the last 7 days")
         before = (
             session.scalar(
                 select(func.count(TenantMessage.id)).where(
@@ -316,7 +362,7 @@ class TipFindingSink:
             return
         now = self._clock()
         with self._sessions.begin() as session:
-            for flat_id, kinds in sorted(by_flat.items()):
-                kind = tip_kind_for(kinds)
-                if kind is not None:
-                    self._desk.plan_tip(session, flat_id, kind, now)
+            wanted = {flat: tip_kind_for(kinds) for flat, kinds in by_flat.items()}
+            self._desk.plan_tips(
+                session, {flat: kind for flat, kind in wanted.items() if kind is not None}, now
+            )
