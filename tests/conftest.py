@@ -140,3 +140,25 @@ def stack(tmp_path: Path) -> Iterator[AuthedStack]:
     local.api_headers = admin_api_headers(local.database_url)
     yield local
     local.stop()
+
+
+# -- no phone number in any log line of the run ---------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from logcheck import install
+
+    install()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The whole run's log lines are checked once it is over (whatever ran last)."""
+    from logcheck import install, phone_lines
+
+    found = phone_lines(install().lines)
+    if found:
+        print(f"\n{len(found)} log line(s) hold a phone number, e.g.: {found[0][:200]!r}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

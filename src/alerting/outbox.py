@@ -125,10 +125,13 @@ def enqueue(
     case_id: int | None,
     now: dt.datetime,
     channel: str = CONTRACTOR_WEBHOOK,
+    not_before: dt.datetime | None = None,
 ) -> OutboxMessage:
     """Add a message to the outbox in ``session``'s transaction (not committed here).
+
     A contractor's message names its contractor (endpoint and secret); a message for a
-    channel with its own address (the officers' webhook) names none."""
+    channel with its own address (the officers' webhook, Notify) names none.
+    ``not_before`` holds the first attempt back (quiet hours)."""
     if (contractor_id is None) == (channel == CONTRACTOR_WEBHOOK):
         raise AlertingError(
             f"a {channel!r} message {'needs' if contractor_id is None else 'has no'} contractor"
@@ -144,7 +147,7 @@ def enqueue(
         attempts=0,
         created_at=now,
         window_started_at=now,
-        next_attempt_at=now,
+        next_attempt_at=max(now, not_before) if not_before is not None else now,
     )
     session.add(message)
     return message
@@ -211,7 +214,10 @@ class Dispatcher:
 
     ``clock`` and ``rng`` are injected so tests can run days of retries in seconds;
     ``concurrency`` sends a claimed batch over that many threads (the channel's HTTP
-    client must allow it, as ``httpx.Client`` does).
+    client must allow it, as ``httpx.Client`` does). ``channel_name``, when given, is
+    the one outbox channel it takes rows of (``webhook``: contractors' endpoints;
+    ``notify``: messages to tenants, which have no contractor); by default it takes
+    every channel's rows and ``channel`` (a :class:`ChannelRouter`) routes them.
     """
 
     def __init__(
@@ -224,9 +230,11 @@ class Dispatcher:
         rng: random.Random | None = None,
         batch_size: int = 100,
         concurrency: int = 8,
+        channel_name: str | None = None,
     ) -> None:
         self._sessions = sessions
         self._channel = channel
+        self.channel_name = channel_name
         self.policy = policy or RetryPolicy()
         self._clock = clock
         self._rng = rng or random.Random()
@@ -268,6 +276,11 @@ class Dispatcher:
                 select(OutboxMessage.id)
                 .outerjoin(Contractor, Contractor.id == OutboxMessage.contractor_id)
                 .where(
+                    *(
+                        ()
+                        if self.channel_name is None
+                        else (OutboxMessage.channel == self.channel_name,)
+                    ),
                     or_(OutboxMessage.contractor_id.is_(None), Contractor.enabled.is_(True)),
                     self._claimable(now),
                 )
@@ -349,9 +362,7 @@ class Dispatcher:
                 log.warning("recording %d outcomes failed (%s); retrying", len(claimed), exc.orig)
                 backoff.wait()
 
-    def _record_once(
-        self, claimed: Sequence[_Claimed], results: Sequence[DeliveryResult]
-    ) -> None:
+    def _record_once(self, claimed: Sequence[_Claimed], results: Sequence[DeliveryResult]) -> None:
         now = self._clock()
         with self._sessions.begin() as session:
             for item, result in zip(claimed, results, strict=True):

@@ -29,6 +29,7 @@ from backend.readings import ReadingStore
 from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.errors import DampWatchError, NotFoundError, ValidationError
 from dampwatch_core.influx import InfluxClient
+from dampwatch_core.notify_callbacks import NotifyCallbacks
 from dampwatch_core.settings import Settings
 
 __all__ = ["STORE_UNAVAILABLE", "create_app"]
@@ -69,8 +70,9 @@ def _error(
     return dashboard.error_page(request, status, detail)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the app for ``settings``; nothing connects at import time."""
+def create_app(settings: Settings, *, notify_callbacks: NotifyCallbacks | None = None) -> FastAPI:
+    """Build the app for ``settings``; nothing connects at import time.
+    ``notify_callbacks`` acts on GOV.UK Notify's callbacks (none: they answer 503)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -126,6 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.state.notify_callbacks = notify_callbacks
     app.include_router(api.router)
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=str(dashboard.STATIC_DIR)), name="static")

@@ -41,6 +41,7 @@ COMMAND_MODULES = (
     "jobs",
     "tenants",
     "partners",
+    "messages",
 )
 
 

@@ -110,6 +110,22 @@ class Settings(BaseSettings):
     #: separated: the first encrypts, every one decrypts (rotation: put a new key first,
     #: run ``dampwatch tenants rotate-keys``, then drop the old one). No default.
     tenant_data_keys: SecretStr | None = None
+    # --- messages to tenants through GOV.UK Notify (docs/messages.md)
+    #: Notify's API key (``name-serviceid-secret``); none: nothing is sent.
+    notify_api_key: SecretStr | None = None
+    notify_base_url: str = "https://api.notifications.service.gov.uk"
+    #: Notify template ids of the ``((body))`` templates texts, letters, emails go through.
+    notify_sms_template_id: str | None = None
+    notify_letter_template_id: str | None = None
+    notify_email_template_id: str | None = None
+    #: Bearer tokens Notify sends with delivery receipts and with received texts.
+    notify_status_token: SecretStr | None = None
+    notify_inbound_token: SecretStr | None = None
+    #: The landlord's own details the templates give tenants.
+    landlord_name: str = "Your landlord"
+    tenant_report_phone: str = "(set DAMPWATCH_TENANT_REPORT_PHONE)"
+    tenant_report_web: str = "(set DAMPWATCH_TENANT_REPORT_WEB)"
+    tenant_advice_line: str = "(set DAMPWATCH_TENANT_ADVICE_LINE)"
 
 
 def device_broker(settings: Settings) -> tuple[str, int]:

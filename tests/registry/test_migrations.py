@@ -181,6 +181,7 @@ def plant_data(engine: Engine) -> None:
         )
         _plant_cases(s, now)
         _plant_tenants(s, now)
+        _plant_messages(s, now)
 
 
 def _plant_tenants(s: Any, now: datetime) -> None:
@@ -215,6 +216,26 @@ def _plant_tenants(s: Any, now: datetime) -> None:
     s.add(Referral(reference="RF-000001", case_id=case.id, partner_id=partner.id,
                    tenant_id="T1", consent_id=consent.id, referred_by="cli", referred_at=now,
                    outbox_message_id=message.id, fields=["name"]))
+
+
+def _plant_messages(s: Any, now: datetime) -> None:
+    """0009: a template version, a message to a tenant, a received text."""
+    from dampwatch_core.models_cases import HazardCase, OutboxMessage
+    from dampwatch_core.models_messages import InboundText, MessageTemplate, TenantMessage
+
+    case = s.scalars(select(HazardCase)).first()
+    message = s.scalars(select(OutboxMessage)).first()
+    s.add_all([
+        MessageTemplate(landlord="default", key="tip.damp.air", version=1, channel="sms",
+                        subject="", body="Open a window. Reply STOP.", created_by="cli",
+                        created_at=now),
+        TenantMessage(reference="dw-1", tenant_id="T1", flat_id="F1", case_id=case.id,
+                      outbox_id=message.id, purpose="tip", channel="sms",
+                      template_key="tip.damp.air", template_version=1, subject="", body="x",
+                      status="delivered", queued_at=now, send_after=now, notify_id="n-1"),
+        InboundText(notify_id="in-1", tenant_id="T1", received_at=now, content="damp",
+                    kind="report", action="case_opened", case_id=case.id, created_at=now),
+    ])
 
 
 def _plant_cases(s: Any, now: datetime) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,7 +102,9 @@ class CaseDesk:
     """Case operations under one landlord's settings.
 
     ``repair_trade`` is the trade a repair case's work order goes to;
-    ``status_callback_base`` the public URL contractors report back to.
+    ``status_callback_base`` the public URL contractors report back to;
+    ``after_investigation`` is called (in the same transaction) when a case's
+    investigation is recorded, e.g. to queue the tenant's written summary.
     """
 
     calendar: WorkingCalendar
@@ -113,6 +115,7 @@ class CaseDesk:
     verify_days: float = 28.0
     #: queue officers' notices (new high-risk cases) for the officers' channel
     officer_notices: bool = False
+    after_investigation: Callable[[Session, HazardCase, dt.datetime], None] | None = None
 
     # -- opening --------------------------------------------------------------------
 
@@ -286,6 +289,8 @@ class CaseDesk:
             if case.investigated_at is None:
                 case.investigated_at = now
                 self._refresh_deadlines(session, case)
+                if self.after_investigation is not None:
+                    self.after_investigation(session, case, now)
         elif target is CaseState.RESOLVED:
             case.resolved_at = now
         elif target is CaseState.CLOSED:

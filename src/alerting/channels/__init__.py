@@ -16,6 +16,7 @@ from typing import Protocol
 
 __all__ = [
     "CONTRACTOR_WEBHOOK",
+    "NOTIFY",
     "OFFICER_WEBHOOK",
     "Channel",
     "ChannelRouter",
@@ -27,6 +28,7 @@ __all__ = [
 #: the channel names outbox rows carry
 CONTRACTOR_WEBHOOK = "webhook"
 OFFICER_WEBHOOK = "officer_webhook"
+NOTIFY = "notify"
 
 
 class DeliveryOutcome(StrEnum):

@@ -6,8 +6,15 @@ dashboard, so neither package imports the other.
 
 from fastapi import APIRouter
 
-from backend.api.routes import audit, devices, flats, quarantine, workorders
-from backend.api.routes import audit, devices, flats, quarantine, tenants
+from backend.api.routes import (
+    audit,
+    callbacks,
+    devices,
+    flats,
+    quarantine,
+    tenants,
+    workorders,
+)
 
 __all__ = ["router"]
 
@@ -18,3 +25,4 @@ router.include_router(quarantine.router)
 router.include_router(audit.router)
 router.include_router(workorders.router)
 router.include_router(tenants.router)
+router.include_router(callbacks.router)

@@ -46,8 +46,9 @@ __all__ = [
 ]
 
 #: reachable without a user: health for monitoring, the API's description, sign-in,
-#: and the stylesheet the sign-in page needs
-PUBLIC_PATHS = ("/healthz", "/openapi.json", "/signin", "/static")
+#: the stylesheet the sign-in page needs, and GOV.UK Notify's callbacks (which check
+#: Notify's own bearer token instead: backend.api.routes.callbacks)
+PUBLIC_PATHS = ("/healthz", "/openapi.json", "/signin", "/static", "/api/v1/callbacks/notify")
 
 
 def allowed_hosts(settings: Settings) -> list[str]:

@@ -7,7 +7,10 @@ on any council PC), from the same queries as the API.
 
 from pathlib import Path
 
+from backend.dashboard import messages
 from backend.dashboard.routes import error_page, router
+
+router.include_router(messages.router)
 
 __all__ = ["STATIC_DIR", "error_page", "router"]
 

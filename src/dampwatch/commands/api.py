@@ -20,11 +20,12 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from backend.app import create_app
+    from dampwatch.messaging import notify_inbox
 
     settings = settings_from_args(args)
     migrate(settings.database_url)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, notify_callbacks=notify_inbox(settings)),
         host=args.host or settings.api_host,
         port=args.port or settings.api_port,
         log_level="warning",

@@ -69,7 +69,7 @@ def dispatch_outbox(settings: Settings, sessions: sessionmaker[Session]) -> int:
     tried = 0
     with (
         httpx.Client(timeout=10.0) as client,
-        Dispatcher(sessions, channels_for(client, settings)) as d,
+        Dispatcher(sessions, channels_for(client, settings, sessions)) as d,
     ):
         while sent := d.run_once():
             tried += sent
@@ -98,16 +98,20 @@ def all_jobs() -> list[Job]:
 
 
 def finding_sinks(settings: Settings, sessions: sessionmaker[Session]) -> list[FindingSink]:
-    """Where scoring's findings go: the log, and the case rules."""
+    """Where scoring's findings go: the log, the case rules, then tenants' tips."""
     from alerting.cases.rules import CaseFindingSink
+    from alerting.messages.scheduling import TipFindingSink
     from backend.tenants.consent import HouseholdConsent
+    from dampwatch.messaging import message_desk
 
     # Cases that serve a purpose (outreach) open only with the household's consent.
     notices = settings.officer_webhook_url is not None
     cases = CaseFindingSink.for_store(
         sessions, officer_notices=notices, consent=HouseholdConsent()
     )
-    return [LoggedFindings(), cases]
+    # tips after cases: a repair case the same run opens holds the flat's tip back
+    tips = TipFindingSink(sessions, message_desk(settings))
+    return [LoggedFindings(), cases, tips]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

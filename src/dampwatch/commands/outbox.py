@@ -11,8 +11,15 @@ from types import FrameType
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from alerting.channels import CONTRACTOR_WEBHOOK, OFFICER_WEBHOOK, Channel, ChannelRouter
+from alerting.channels import (
+    CONTRACTOR_WEBHOOK,
+    NOTIFY,
+    OFFICER_WEBHOOK,
+    Channel,
+    ChannelRouter,
+)
 from alerting.channels.incoming_webhook import IncomingWebhookChannel
 from alerting.channels.webhook import WebhookChannel
 from alerting.outbox import Dispatcher, RetryPolicy, replay
@@ -39,36 +46,60 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     retry = osub.add_parser("retry", help="replay failed messages (same webhook-id)")
     retry.add_argument("ids", nargs="*", type=int, metavar="ID")
     retry.add_argument("--all-failed", action="store_true", help="replay every failed message")
-    retry.add_argument("--reenable", action="store_true",
-                       help="re-enable a contractor disabled by 410 Gone")
+    retry.add_argument(
+        "--reenable", action="store_true", help="re-enable a contractor disabled by 410 Gone"
+    )
     add_json_flag(retry)
     add_settings_flag(retry)
     retry.set_defaults(func=run_retry)
     run = osub.add_parser("dispatch", help="send due messages until stopped (or --until-idle)")
-    run.add_argument("--until-idle", action="store_true",
-                     help="stop once nothing is due")
+    run.add_argument("--until-idle", action="store_true", help="stop once nothing is due")
     run.add_argument("--timeout", type=float, default=10.0, help="seconds per attempt")
-    run.add_argument("--base-delay", type=float, default=30.0,
-                     help="seconds before the first retry (doubles each time)")
+    run.add_argument(
+        "--base-delay",
+        type=float,
+        default=30.0,
+        help="seconds before the first retry (doubles each time)",
+    )
     run.add_argument("--max-delay", type=float, default=3600.0, help="longest backoff, s")
-    run.add_argument("--lease", type=float, default=60.0,
-                     help="seconds a claimed message stays this dispatcher's")
+    run.add_argument(
+        "--lease",
+        type=float,
+        default=60.0,
+        help="seconds a claimed message stays this dispatcher's",
+    )
     run.add_argument("--concurrency", type=int, default=8)
     run.add_argument("--batch-size", type=int, default=100)
-    run.add_argument("--idle-wait", type=float, default=0.5,
-                     help="seconds to wait when nothing is due")
+    run.add_argument(
+        "--channel",
+        choices=(CONTRACTOR_WEBHOOK, OFFICER_WEBHOOK, NOTIFY),
+        default=None,
+        help="only this channel's messages (default: every configured channel): "
+        "webhook: contractors' work orders; officer_webhook: officers' notices; "
+        "notify: messages to tenants through GOV.UK Notify (DAMPWATCH_NOTIFY_* settings)",
+    )
+    run.add_argument(
+        "--idle-wait", type=float, default=0.5, help="seconds to wait when nothing is due"
+    )
     add_settings_flag(run)
     run.set_defaults(func=run_dispatch)
 
 
-def channels_for(client: httpx.Client, settings: Settings) -> ChannelRouter:
-    """Every channel this deployment has: contractors' signed webhooks, and the
-    officers' incoming webhook when ``officer_webhook_url`` is set."""
+def channels_for(
+    client: httpx.Client, settings: Settings, sessions: sessionmaker[Session]
+) -> ChannelRouter:
+    """Every channel this deployment has: contractors' signed webhooks, the officers'
+    incoming webhook when ``officer_webhook_url`` is set, and GOV.UK Notify (messages
+    to tenants) when ``notify_api_key`` is set."""
     channels: dict[str, Channel] = {CONTRACTOR_WEBHOOK: WebhookChannel(client)}
     if settings.officer_webhook_url is not None:
         channels[OFFICER_WEBHOOK] = IncomingWebhookChannel(
             client, settings.officer_webhook_url.get_secret_value()
         )
+    if settings.notify_api_key is not None:
+        from dampwatch.messaging import notify_channel
+
+        channels[NOTIFY] = notify_channel(settings, sessions)
     return ChannelRouter(channels)
 
 
@@ -99,8 +130,10 @@ def run_list(args: argparse.Namespace) -> int:
         )
         if args.status:
             query = query.where(OutboxMessage.status == args.status)
-        rows = [_row(m, c) for m, c in
-                session.execute(query.order_by(OutboxMessage.id.desc()).limit(args.limit))]
+        rows = [
+            _row(m, c)
+            for m, c in session.execute(query.order_by(OutboxMessage.id.desc()).limit(args.limit))
+        ]
     engine.dispose()
     lines = []
     for r in rows:
@@ -119,8 +152,9 @@ def run_retry(args: argparse.Namespace) -> int:
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     with make_sessionmaker(engine).begin() as session:
-        rows = replay(session, now=utcnow(), ids=args.ids, all_failed=args.all_failed,
-                      reenable=args.reenable)
+        rows = replay(
+            session, now=utcnow(), ids=args.ids, all_failed=args.all_failed, reenable=args.reenable
+        )
         ids = [r.id for r in rows]
     engine.dispose()
     emit({"requeued": ids}, args.json, f"{len(ids)} message(s) queued again: {ids}")
@@ -143,18 +177,24 @@ def run_dispatch(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     limits = httpx.Limits(max_connections=args.concurrency * 2)
+    sessions = make_sessionmaker(engine)
     with httpx.Client(timeout=args.timeout, limits=limits) as client, Dispatcher(
-        make_sessionmaker(engine),
-        channels_for(client, settings),
+        sessions,
+        channels_for(client, settings, sessions),
         policy=policy,
         batch_size=args.batch_size,
         concurrency=args.concurrency,
+        channel_name=args.channel,
     ) as dispatcher:
-        log.info("outbox dispatcher running")
-        if args.until_idle:
-            while dispatcher.run_once():
-                pass
-        else:
-            dispatcher.run(stop, idle_wait=args.idle_wait)
+        _dispatch(dispatcher, args, stop)
     engine.dispose()
     return 0
+
+
+def _dispatch(dispatcher: Dispatcher, args: argparse.Namespace, stop: threading.Event) -> None:
+    log.info("outbox dispatcher running (%s)", args.channel or "every channel")
+    if args.until_idle:
+        while dispatcher.run_once():
+            pass
+    else:
+        dispatcher.run(stop, idle_wait=args.idle_wait)

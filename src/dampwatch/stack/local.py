@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from backend.tenants.cipher import new_key
 from dampwatch.stack.influxdb import SERVICE_USER as SERVICE_INFLUX_USER
 from dampwatch.stack.influxdb import InfluxCredentials, InfluxDB
 from dampwatch.stack.mosquitto import Mosquitto
+from dampwatch.stack.notify_standin import api_key_for, default_templates
 from dampwatch.stack.ports import free_port, require_free
 from dampwatch.stack.process import ManagedProcess, wait_until
 from dampwatch_core.const import SETTINGS_FILENAME
@@ -34,6 +36,16 @@ INFLUX_ADMIN_KEY = "influxdb-admin"
 INFLUX_SERVICE_KEY = "influxdb-service"
 #: the Fernet key of tenants' contact details (DAMPWATCH_TENANT_DATA_KEYS)
 TENANT_DATA_KEY = "tenant-data-key"
+#: the stand-in Notify's service id, API secret, template ids and callback tokens
+NOTIFY_KEYS = (
+    "notify-service-id",
+    "notify-secret",
+    "notify-sms-template",
+    "notify-letter-template",
+    "notify-email-template",
+    "notify-status-token",
+    "notify-inbound-token",
+)
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -53,14 +65,21 @@ class StackPorts:
     gateway_metrics: int
     #: the broker's service listener (127.0.0.1); 0: a free port
     mqtt_service: int = 0
+    #: the stand-in GOV.UK Notify API (127.0.0.1); 0: a free port
+    notify: int = 0
 
     @classmethod
     def free(cls) -> StackPorts:
-        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port(), free_port())
 
 
 DEFAULT_PORTS = StackPorts(
-    mqtt=18883, influx=18086, api=18080, gateway_metrics=19108, mqtt_service=18884
+    mqtt=18883,
+    influx=18086,
+    api=18080,
+    gateway_metrics=19108,
+    mqtt_service=18884,
+    notify=18090,
 )
 
 
@@ -91,6 +110,7 @@ class LocalStack:
         self.with_scheduler = with_scheduler
         self.score_every_s = score_every_s
         self.services: list[ManagedProcess] = []
+        self._notify_port = ports.notify or free_port(host)
         self._secrets: dict[str, str] = {}
         #: (email, password) of the admin this start created, when the store had no user
         self.first_admin: tuple[str, str] | None = None
@@ -103,6 +123,8 @@ class LocalStack:
         for user in (GATEWAY_USER, BACKEND_USER, INFLUX_ADMIN_KEY, INFLUX_SERVICE_KEY):
             secrets.setdefault(user, new_password())
         secrets.setdefault(TENANT_DATA_KEY, new_key())
+        for key in NOTIFY_KEYS:  # Notify's ids and secrets are UUIDs
+            secrets.setdefault(key, str(uuid.uuid4()))
         _write_private(path, json.dumps(secrets))
         return secrets
 
@@ -127,6 +149,17 @@ class LocalStack:
             "BROKER_PID_FILE": self.mosquitto.pid_file,
             "SCORE_EVERY_S": self.score_every_s,
             "TENANT_DATA_KEYS": self._secrets[TENANT_DATA_KEY],
+            "NOTIFY_API_KEY": api_key_for(
+                "dampwatch_local",
+                self._secrets["notify-service-id"],
+                self._secrets["notify-secret"],
+            ),
+            "NOTIFY_BASE_URL": self.notify_url,
+            "NOTIFY_SMS_TEMPLATE_ID": self._secrets["notify-sms-template"],
+            "NOTIFY_LETTER_TEMPLATE_ID": self._secrets["notify-letter-template"],
+            "NOTIFY_EMAIL_TEMPLATE_ID": self._secrets["notify-email-template"],
+            "NOTIFY_STATUS_TOKEN": self._secrets["notify-status-token"],
+            "NOTIFY_INBOUND_TOKEN": self._secrets["notify-inbound-token"],
         }
         text = "".join(f"DAMPWATCH_{k}={v}\n" for k, v in values.items())
         _write_private(self.settings_file, text)
@@ -134,6 +167,28 @@ class LocalStack:
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.ports.api}"
+
+    @property
+    def notify_url(self) -> str:
+        return f"http://{self.host}:{self._notify_port}"
+
+    def _write_notify_config(self) -> Path:
+        """The stand-in Notify's config: our service, its templates, our callbacks."""
+        path = self.state_dir / "notify-standin.json"
+        config = {
+            "service_id": self._secrets["notify-service-id"],
+            "secret": self._secrets["notify-secret"],
+            "templates": default_templates(
+                [self._secrets[f"notify-{k}-template"] for k in ("sms", "letter", "email")]
+            ),
+            "status_callback_url": f"{self.api_url}/api/v1/callbacks/notify/status",
+            "status_callback_token": self._secrets["notify-status-token"],
+            "inbound_callback_url": f"{self.api_url}/api/v1/callbacks/notify/inbound",
+            "inbound_callback_token": self._secrets["notify-inbound-token"],
+            "auto_deliver": True,
+        }
+        _write_private(path, json.dumps(config, indent=2))
+        return path
 
     @property
     def metrics_url(self) -> str:
@@ -148,6 +203,7 @@ class LocalStack:
             },
             "influxdb": {"url": self.influx.url, "database": self.influx.database},
             "api": {"url": self.api_url},
+            "notify_standin": {"url": self.notify_url},
             "gateway_metrics": {"url": self.metrics_url},
             "settings_file": str(self.settings_file),
             "database_url": self.database_url
@@ -164,6 +220,7 @@ class LocalStack:
             (self.ports.influx, "InfluxDB"),
             (self.ports.api, "the API"),
             (self.ports.gateway_metrics, "gateway metrics"),
+            (self._notify_port, "the stand-in Notify API"),
         ):
             require_free(port, what, self.host)
 
@@ -226,12 +283,42 @@ class LocalStack:
             return httpx.get(f"{self.api_url}/healthz", timeout=1).status_code == 200
 
         wait_until(api_healthy, 30, f"the API on {self.api_url}")
+        self._start_notify()
+        # what leaves through the outbox (work orders, officers' notices, messages to
+        # tenants through the stand-in Notify) goes by one dispatcher for every channel,
+        # a process of its own, supervised like the others
+        self._service("outbox", "outbox", "dispatch")
         if self.with_scheduler:
             self._service("scheduler", "scheduler")
-            # the cases' messages (work orders, officer notices) leave through the outbox:
-            # its dispatcher is a process of its own, supervised like the others
-            self._service("outbox", "outbox", "dispatch")
         self.stack_file.write_text(json.dumps(self.endpoints(), indent=2) + "\n")
+
+    def _start_notify(self) -> None:
+        """The stand-in Notify API (what would have been sent: the dashboard's
+        Messages page), and the dispatcher that sends tenants' messages to it."""
+        config = self._write_notify_config()
+        standin = ManagedProcess(
+            "notify-standin",
+            [
+                sys.executable,
+                "-m",
+                "dampwatch.stack.notify_standin",
+                str(config),
+                "--host",
+                self.host,
+                "--port",
+                str(self._notify_port),
+            ],
+            self.state_dir / "logs" / "notify-standin.log",
+        )
+        standin.start()
+        self.services.append(standin)
+
+        def standin_up() -> bool:
+            standin.check_alive()
+            # no token: the stand-in answers 401, which means it is listening
+            return httpx.get(f"{self.notify_url}/v2/notifications", timeout=1).status_code == 401
+
+        wait_until(standin_up, 30, f"the stand-in Notify API on {self.notify_url}")
 
     def check_alive(self) -> None:
         """Raise if any part of the stack has exited."""

@@ -7,7 +7,10 @@ from sqlalchemy import engine_from_config, pool
 
 import dampwatch_core.models_cases
 import dampwatch_core.models_tenants  # noqa: F401  (its tables join Base.metadata)
-from dampwatch_core import models_auth  # noqa: F401  (its tables join Base.metadata)
+from dampwatch_core import (
+    models_auth,  # noqa: F401  (its tables join Base.metadata)
+    models_messages,  # noqa: F401  (its tables join Base.metadata)
+)
 from dampwatch_core.models import Base
 
 config = context.config
