@@ -128,6 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(dashboard.router)
+    dashboard.mount_assets(app)
     app.mount("/static", StaticFiles(directory=str(dashboard.STATIC_DIR)), name="static")
     auth.install(app, settings)
     return app

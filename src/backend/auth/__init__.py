@@ -46,8 +46,8 @@ __all__ = [
 ]
 
 #: reachable without a user: health for monitoring, the API's description, sign-in,
-#: and the stylesheet the sign-in page needs
-PUBLIC_PATHS = ("/healthz", "/openapi.json", "/signin", "/static")
+#: and the stylesheets, scripts, fonts and images the sign-in page needs
+PUBLIC_PATHS = ("/healthz", "/openapi.json", "/signin", "/static", "/assets")
 
 
 def allowed_hosts(settings: Settings) -> list[str]:
