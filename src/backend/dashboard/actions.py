@@ -239,5 +239,6 @@ def _history(
         reason=reason,
         detail=dict(detail or {}),
     )
-    session.add(entry)
+    # appended to the collection only (which adds it to the session): added first, the
+    # collection's lazy load would flush it and then hold it twice
     case.history.append(entry)

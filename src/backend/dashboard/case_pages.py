@@ -258,10 +258,10 @@ def evidence_pdf(
     case, flat = _case_for(session, user, reference)
     context = _pack_context(session, readings, case, flat, user)
     html = templates.get_template("evidence.html").render(
-        {**context, "css_href": "evidence.css", "pdf": True, "request": request}
+        {**context, "css_href": None, "pdf": True, "request": request}
     )
     return Response(
-        evidence.pdf_bytes(html, STATIC_DIR),
+        evidence.pdf_bytes(html, STATIC_DIR / "evidence.css"),
         media_type="application/pdf",
         headers={"content-disposition": f'attachment; filename="evidence-{reference}.pdf"'},
     )

@@ -99,14 +99,17 @@ def _utc(ts: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, dt.UTC)
 
 
-def find_gaps(rows: Sequence[ReadingRow], start: int, end: int, gap_s: int = GAP_S) -> list[Gap]:
+def find_gaps(
+    rows: Sequence[ReadingRow], start: int, end: int, gap_s: int = GAP_S, *, step_s: int = 0
+) -> list[Gap]:
     """Per device, the stretches longer than ``gap_s`` with no reading inside
-    ``[start, end)`` (before its first and after its last reading included)."""
+    ``[start, end)`` (before its first and after its last reading included). A row
+    covers ``step_s`` from its time (3600 for an hourly mean, 0 for a reading)."""
     gaps: list[Gap] = []
     for device in sorted({r.device_id for r in rows}):
         times = sorted(r.ts for r in rows if r.device_id == device)
-        edges = [start, *times, end]
-        for a, b in itertools.pairwise(edges):
+        covered = [(start, start), *((t, t + step_s) for t in times), (end, end)]
+        for (_, a), (b, _) in itertools.pairwise(covered):
             if b - a > gap_s:
                 gaps.append(Gap(device, _utc(a), _utc(b)))
     return gaps
@@ -149,7 +152,7 @@ def room_evidence(
                 mean_rh_pct=sum(rhs) / len(rhs) if rhs else None,
                 max_rh_pct=max(rhs) if rhs else None,
                 hours_rh_over_70=sum(step_s for v in rhs if v > 70) / 3600,
-                gaps=find_gaps(mine, start, end, max(GAP_S, step_s * 2)),
+                gaps=find_gaps(mine, start, end, GAP_S, step_s=step_s),
                 chart=chart,
             )
         )
@@ -176,11 +179,25 @@ def _met_at(case: HazardCase, step: str) -> dt.datetime | None:
 
 
 def deadline_outcomes(case: HazardCase, now: dt.datetime) -> list[DeadlineOutcome]:
-    """Each statutory step with when it was done and whether in time."""
+    """Each statutory step with when it was done and whether in time. A case that
+    ended (resolved or closed) needs no step that fell due after it ended, nor further
+    works it was resolved without."""
+    ended = case.state in ("resolved", "closed")
+    works_done = any(h.to_state == "works_scheduled" for h in case.history)
     out = []
     for c in case_clocks_now(case, now):
         met_at = _met_at(case, c.step)
-        if c.due_at is None:
+        if (
+            met_at is None
+            and ended
+            and (
+                (c.step in ("works_begin", "works_start") and not works_done)
+                or c.due_at is None
+                or c.due_at > case.state_changed_at
+            )
+        ):
+            outcome = "not needed"
+        elif c.due_at is None:
             outcome = "met" if met_at else "waiting"
         elif met_at is not None:
             outcome = "met" if met_at < c.due_at else "met late"
@@ -207,22 +224,15 @@ def devices_of(session: Session, flat: Flat) -> list[Device]:
     )
 
 
-def pdf_bytes(html: str, static_dir: Path) -> bytes:
-    """The pack as PDF. WeasyPrint may load only the app's own static files (the
-    stylesheet): nothing from the network, nothing else from the disk."""
-    from weasyprint import HTML, default_url_fetcher  # type: ignore[import-untyped]
+def pdf_bytes(html: str, stylesheet: Path) -> bytes:
+    """The pack as PDF, styled by ``stylesheet``. WeasyPrint fetches nothing: no
+    network, no file (the charts are inline SVG)."""
+    from weasyprint import CSS, HTML  # type: ignore[import-untyped]
 
-    root = static_dir.resolve()
+    def refuse(url: str, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(f"the evidence pack loads nothing ({url!r})")
 
-    def fetch(url: str, *args: Any, **kwargs: Any) -> Any:
-        prefix = "file://" + str(root) + "/"
-        if url.startswith(prefix):
-            target = Path(url.removeprefix("file://")).resolve()
-            if target.is_relative_to(root) and target.is_file():
-                return default_url_fetcher(url, *args, **kwargs)
-        raise ValueError(f"the evidence pack loads no {url!r}")
-
-    document = HTML(string=html, base_url=str(root) + "/", url_fetcher=fetch)
-    data = document.write_pdf()
+    document = HTML(string=html, url_fetcher=refuse)
+    data = document.write_pdf(stylesheets=[CSS(filename=str(stylesheet))])
     assert data is not None
     return bytes(data)

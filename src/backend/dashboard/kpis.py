@@ -101,7 +101,9 @@ def compute_kpis(cases: Sequence[HazardCase], now: dt.datetime) -> Kpis:
         for h in c.history:
             if h.event == "investigated" and h.detail.get("root_cause"):
                 k.root_causes[str(h.detail["root_cause"])] += 1
-        for outcome in deadline_outcomes(c, now):
+        # a case still pending assessment carries both severities' clocks: it counts
+        # towards "within the deadline" once an officer has decided which applies
+        for outcome in deadline_outcomes(c, now) if c.severity != "pending" else ():
             if outcome.outcome == "met":
                 within[outcome.step][0] += 1
             elif outcome.outcome in ("met late", "missed"):
