@@ -84,6 +84,10 @@ def test_the_queue_puts_the_next_deadline_first_and_counts(seeded_settings: Sett
         }
         assert QUEUE_ROW.findall(c.get("/cases", params={"contractor": 999}).text) == []
         assert c.get("/cases", params={"state": "nonsense"}).status_code == 422
+        assert c.get("/cases", params={"state": "resolved"}).status_code == 422  # not open
+        # the form's "all" sends empty fields: no filter
+        every = {"kind": "", "state": "", "block": "", "contractor": ""}
+        assert QUEUE_ROW.findall(c.get("/cases", params=every).text) == order
         assert c.get("/cases", params={"page": 0}).status_code == 422
 
 

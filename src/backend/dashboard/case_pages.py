@@ -46,6 +46,8 @@ QUEUE_PER_PAGE = 50
 CALENDAR = WorkingCalendar.england_and_wales()
 #: landlord-facing case references, e.g. ``DM-000123``
 REFERENCE_PATTERN = r"^[A-Za-z0-9]{1,16}-[0-9]{1,12}$"
+KIND_PATTERN = "^(" + "|".join(k.value for k in CaseKind) + ")?$"
+STATE_PATTERN = "^(" + "|".join(s.value for s in CaseState if TRANSITIONS[s]) + ")?$"
 ReferencePath = Annotated[str, Path(pattern=REFERENCE_PATTERN, max_length=32)]
 #: who may act on a case (an analyst sees the queue, and changes nothing)
 CaseWorker = Annotated[Principal, require_role("admin", "officer")]
@@ -73,19 +75,20 @@ def queue(
     request: Request,
     session: SessionDep,
     user: EstateViewer,
-    kind: Annotated[CaseKind | None, Query()] = None,
-    state: Annotated[CaseState | None, Query()] = None,
+    kind: Annotated[str | None, Query(pattern=KIND_PATTERN)] = None,
+    state: Annotated[str | None, Query(pattern=STATE_PATTERN)] = None,
     block: Annotated[str | None, Query(max_length=128, pattern=TEXT_PATTERN)] = None,
-    contractor: Annotated[int | None, Query(ge=1, le=2**31)] = None,
+    contractor: Annotated[str | None, Query(pattern=r"^([1-9][0-9]{0,8})?$")] = None,
     page: Annotated[int, Query(ge=1, le=MAX_OFFSET // QUEUE_PER_PAGE)] = 1,
 ) -> HTMLResponse:
     now = utcnow()
     landlord = landlord_filter(user)
+    # an empty field (the form's "all") is no filter
     f = CaseFilter(
-        kind=kind.value if kind else None,
-        state=state.value if state else None,
+        kind=kind or None,
+        state=state or None,
         block=block or None,
-        contractor_id=contractor,
+        contractor_id=int(contractor) if contractor else None,
         landlord=landlord,
     )
     rows = queue_page(

@@ -56,7 +56,7 @@
         ]));
         sec.appendChild(chart(room.room + ": mould index (0 to 6)", d.ts, [
           { label: "mould index", values: room.mould_index }
-        ]));
+        ], { scales: { x: { time: true }, y: { range: [0, 6] } } }));
         sec.appendChild(chart(room.room + ": heating pattern, mean °C by hour of day", room.heating.hour, [
           { label: "mean °C", values: room.heating.temp_c }
         ], { hours: true }));
