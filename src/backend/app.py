@@ -131,6 +131,7 @@ def create_app(settings: Settings, *, notify_callbacks: NotifyCallbacks | None =
     app.state.notify_callbacks = notify_callbacks
     app.include_router(api.router)
     app.include_router(dashboard.router)
+    dashboard.mount_assets(app)
     app.mount("/static", StaticFiles(directory=str(dashboard.STATIC_DIR)), name="static")
     auth.install(app, settings)
     return app

@@ -14,6 +14,7 @@ __all__ = [
     "blocks",
     "flat_assessments",
     "flat_devices",
+    "landlords",
     "level_counts",
     "quarantine_counts",
     "ranked_flats",
@@ -52,6 +53,10 @@ def blocks(session: Session, landlord: str | None = None) -> list[str]:
     if landlord is not None:
         query = query.where(Flat.landlord == landlord)
     return [b for b in session.scalars(query) if b]
+
+
+def landlords(session: Session) -> list[str]:
+    return [x for x in session.scalars(select(Flat.landlord).distinct().order_by(Flat.landlord))]
 
 
 def level_counts(session: Session, landlord: str | None = None) -> dict[str, Counter[str]]:

@@ -46,9 +46,17 @@ __all__ = [
 ]
 
 #: reachable without a user: health for monitoring, the API's description, sign-in,
-#: the stylesheet the sign-in page needs, and GOV.UK Notify's callbacks (which check
-#: Notify's own bearer token instead: backend.api.routes.callbacks)
-PUBLIC_PATHS = ("/healthz", "/openapi.json", "/signin", "/static", "/api/v1/callbacks/notify")
+#: the stylesheets, scripts, fonts and images the sign-in page needs, and GOV.UK
+#: Notify's callbacks (which check Notify's own bearer token instead:
+#: backend.api.routes.callbacks)
+PUBLIC_PATHS = (
+    "/healthz",
+    "/openapi.json",
+    "/signin",
+    "/static",
+    "/assets",
+    "/api/v1/callbacks/notify",
+)
 
 
 def allowed_hosts(settings: Settings) -> list[str]:

@@ -5,13 +5,11 @@ on any council PC), from the same queries as the API.
 (``backend.app``) mounts both.
 """
 
-from pathlib import Path
-
 from backend.dashboard import messages
+from backend.dashboard.assets import mount_assets
 from backend.dashboard.routes import error_page, router
+from backend.dashboard.templating import STATIC_DIR
 
 router.include_router(messages.router)
 
-__all__ = ["STATIC_DIR", "error_page", "router"]
-
-STATIC_DIR = Path(__file__).parent / "static"
+__all__ = ["STATIC_DIR", "error_page", "mount_assets", "router"]

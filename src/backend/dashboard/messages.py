@@ -30,7 +30,7 @@ def messages_page(
     user: Officer,
     status: Annotated[str | None, Query(max_length=24, pattern=r"^[a-z-]+$")] = None,
 ) -> HTMLResponse:
-    from backend.dashboard.routes import templates
+    from backend.dashboard.templating import templates
 
     landlord = landlord_filter(user)
     sent = select(TenantMessage).join(Flat, Flat.id == TenantMessage.flat_id)
