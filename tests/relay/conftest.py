@@ -16,6 +16,7 @@ from dampwatch.stack.mosquitto import Mosquitto
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))
 sys.path.insert(0, str(Path(__file__).parent))
 from fwharness import (
+    BACKEND_PW,
     GATEWAY_PW,
     TEST_WAKE_CAP_MS,
     Collector,
@@ -49,6 +50,7 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     m = Mosquitto(tmp_path / "mq")
     m.add_user(RELAY_ID, RELAY_PW)
     m.add_user("dampwatch-gateway", GATEWAY_PW)
+    m.add_user("dampwatch-backend", BACKEND_PW)
     m.start()
     yield m
     m.stop()
@@ -58,6 +60,15 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
 def collector(broker: Mosquitto) -> Iterator[Collector]:
     c = Collector(broker.service_host, broker.service_port, "dampwatch-gateway", GATEWAY_PW,
                   ["dampwatch/v1/dev/+/telemetry"])
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def backend(broker: Mosquitto) -> Iterator[Collector]:
+    """The backend's view: relays' retained status."""
+    c = Collector(broker.service_host, broker.service_port, "dampwatch-backend", BACKEND_PW,
+                  ["dampwatch/v1/relay/+/status"])
     yield c
     c.close()
 

@@ -139,3 +139,16 @@ def wait_for(predicate: Any, timeout_s: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return bool(predicate())
+
+
+def inject(air: Air, src_mac: str, msg: bytes, dst_mac: str = RELAY_MAC) -> None:
+    """Put a frame on the air as a radio `src_mac` would (a forger, a replayer)."""
+    port = int((air.root / dst_mac).read_text())
+    ident = os.urandom(4)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(b"D" + bytes.fromhex(src_mac) + ident + msg, ("127.0.0.1", port))
+
+
+def relay_status(collector: Any) -> dict[str, Any] | None:
+    found = [p for t, p, _ in list(collector.messages) if t == f"dampwatch/v1/relay/{RELAY_ID}/status"]
+    return json.loads(found[-1]) if found else None
