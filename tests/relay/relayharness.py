@@ -150,5 +150,6 @@ def inject(air: Air, src_mac: str, msg: bytes, dst_mac: str = RELAY_MAC) -> None
 
 
 def relay_status(collector: Any) -> dict[str, Any] | None:
-    found = [p for t, p, _ in list(collector.messages) if t == f"dampwatch/v1/relay/{RELAY_ID}/status"]
+    topic = f"dampwatch/v1/relay/{RELAY_ID}/status"
+    found = [p for t, p, _ in list(collector.messages) if t == topic]
     return json.loads(found[-1]) if found else None

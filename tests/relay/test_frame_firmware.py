@@ -47,13 +47,15 @@ except frame.FrameError as e:
 print(json.dumps({"raw": hexlify(raw).decode(), "ack": hexlify(ack).decode(), "n": n,
                   "decoded": [dec[0], dec[1], dec[2], dec[3], dec[4], dec[5], dec[6]],
                   "altered": altered, "wrong_key": wrong,
-                  "hmac": hexlify(frame.hmac_sha256(b"key", b"The quick brown fox jumps over the lazy dog")).decode()}))
+                  "hmac": hexlify(frame.hmac_sha256(
+                      b"key", b"The quick brown fox jumps over the lazy dog")).decode()}))
 """
 
 
 def run_fw(build: Path, args: dict[str, object]) -> dict[str, object]:
     out = subprocess.run([MICROPYTHON, "-c", SCRIPT], check=True,
-                         capture_output=True, text=True, env={"MICROPYPATH": str(build), "FRAME_ARGS": json.dumps(args)})
+                         capture_output=True, text=True,
+                         env={"MICROPYPATH": str(build), "FRAME_ARGS": json.dumps(args)})
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
