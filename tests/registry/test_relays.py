@@ -30,12 +30,12 @@ def test_relay_and_espnow_devices_make_the_acl(sessions, tmp_path: Path) -> None
     passwd, acl = tmp_path / "passwd", tmp_path / "acl"
     with sessions.begin() as s:
         add_flat(s, "F1", "1 Relay Court", block="RC")
-        relay, relay_pw = add_relay(s, "relay-rc", "RC")
-        other, _ = add_relay(s, "relay-other", "Elsewhere")
+        _relay, relay_pw = add_relay(s, "relay-rc", "RC")
+        add_relay(s, "relay-other", "Elsewhere")
         s.flush()
         mine, key = add_device(s, "esp32-000000000001", "F1", "bedroom", uplink="espnow",
                                relay_id="relay-rc")
-        wifi, wifi_pw = add_device(s, "esp32-000000000002", "F1", "kitchen")
+        _wifi, wifi_pw = add_device(s, "esp32-000000000002", "F1", "kitchen")
         s.flush()
         assert len(bytes.fromhex(key)) == 32 and mine.espnow_key == key
         assert relay_devices(s) == {"relay-rc": ["esp32-000000000001"], "relay-other": []}
