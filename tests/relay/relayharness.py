@@ -114,11 +114,13 @@ class RelayProcess:
 
 def espnow_node(make_device: Any, mac: str, air: Air, key: str, *,
                 sim: dict[str, Any] | None = None, **settings: Any) -> SimDevice:
-    """A node that uploads only through the relay (no Wi-Fi configured)."""
+    """A node that uploads through the relay (and no Wi-Fi unless `settings` give one)."""
     air.radio(mac)
+    conf = {"MQTT_HOST": "127.0.0.1", "MQTT_PORT": 1, "WIFI_SSID": "", **settings}
+    host, port = conf.pop("MQTT_HOST"), conf.pop("MQTT_PORT")
     dev: SimDevice = make_device(
-        "127.0.0.1", 1, sim={"mac": mac, "espnow_dir": str(air.root), **(sim or {})},
-        RELAY_MAC=RELAY_MAC, ESPNOW_KEY=key, WIFI_SSID="", **settings)
+        host, port, sim={"mac": mac, "espnow_dir": str(air.root), **(sim or {})},
+        RELAY_MAC=RELAY_MAC, ESPNOW_KEY=key, **conf)
     return dev
 
 
