@@ -102,7 +102,7 @@ def make_relay(tmp_path: Path, relay_build: Path, air: Air,
         """A relay serving `devices` (id -> hex key), registered to it in the broker's
         ACL unless `acl` is false."""
         if acl:
-            broker.set_relays({RELAY_ID: [*broker.relays.get(RELAY_ID, []), *devices]})
+            broker.set_relays({RELAY_ID: [*(broker.relays or {}).get(RELAY_ID, []), *devices]})
         conf = {"RELAY_ID": RELAY_ID, "MQTT_HOST": broker.host, "MQTT_PORT": broker.port,
                 "MQTT_PASSWORD": RELAY_PW, "DEVICES": devices, "STATUS_EVERY_MS": 500,
                 **settings}
