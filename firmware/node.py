@@ -187,27 +187,6 @@ class Node:
     def unix_now(self):
         return unix_now()
 
-    def set_clock_from(self, t):
-        """Set the clock from the relay's authenticated time (Unix s; 0: not set), under
-        the same window as an NTP answer."""
-        st = self.state
-        before = unix_now()
-        valid = before >= reading.VALID_MIN_TS
-        if not t or not ntp_sane(t, before, st.last_ntp_ts if valid else 0):
-            if t:
-                log("relay time refused:", t)
-            if not valid:
-                raise UploadFailed("clock not set and the relay's time refused")
-            return
-        if abs(t - before) > S.RELAY_CLOCK_STEP_S or not valid:
-            set_clock(t - EPOCH_OFFSET)
-            after = unix_now()
-            if not valid:
-                self.buffer.rebase(after - before, st.ring_from)
-                log("clock set by the relay; rebased this power-on's readings by",
-                    after - before)
-        st.last_ntp_ts = unix_now()
-
     def upload_wifi(self):
         deadline = self.wake
         sta = net.wifi_up(S.WIFI_SSID, S.WIFI_PASSWORD, S.WIFI_STATIC,

@@ -90,5 +90,25 @@ def _send(node, radio, relay, key, records, surface, s, deadline):
     node.save_rtc()  # (boot, seq) never repeats, even after a watchdog reset
     raw = frame.encode_data(key, node.device_id, st.boot, seq, max(0, node.unix_now()),
                             node.batt, node.buffer.drops, records, surface)
-    node.set_clock_from(exchange(radio, relay, key, raw, node.device_id, st.boot, seq, s,
-                                 deadline))
+    set_clock_from(node, exchange(radio, relay, key, raw, node.device_id, st.boot, seq, s,
+                                  deadline), s)
+
+
+def set_clock_from(node, t, s):
+    """Set the clock from the relay's authenticated time (Unix s; 0: not set), under the
+    same window as an NTP answer."""
+    from node import EPOCH_OFFSET, UploadFailed, ntp_sane, set_clock, unix_now
+
+    st = node.state
+    before = unix_now()
+    valid = before >= reading.VALID_MIN_TS
+    if not t or not ntp_sane(t, before, st.last_ntp_ts if valid else 0):
+        if not valid:
+            raise UploadFailed("clock not set and the relay's time refused")
+        return
+    if abs(t - before) > s.RELAY_CLOCK_STEP_S or not valid:
+        set_clock(t - EPOCH_OFFSET)
+        after = unix_now()
+        if not valid:
+            node.buffer.rebase(after - before, st.ring_from)
+    st.last_ntp_ts = unix_now()

@@ -3,7 +3,6 @@ relay's image, its broker account and ACL, and one radio medium per test."""
 
 from __future__ import annotations
 
-import secrets
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from fwharness import (
     SimDevice,
     build_firmware,
 )
-from relayharness import RELAY_ID, RELAY_PW, Air, RelayProcess, build_relay
+from relayharness import RELAY_ID, RELAY_PW, Air, RelayProcess, build_relay, set_acl
 
 
 def device_settings(host: str, port: int, **extra: Any) -> dict[str, Any]:
@@ -102,7 +101,7 @@ def make_relay(tmp_path: Path, relay_build: Path, air: Air,
         """A relay serving `devices` (id -> hex key), registered to it in the broker's
         ACL unless `acl` is false."""
         if acl:
-            broker.set_relays({RELAY_ID: [*(broker.relays or {}).get(RELAY_ID, []), *devices]})
+            set_acl(broker, {RELAY_ID: [*(broker.relays or {}).get(RELAY_ID, []), *devices]})
         conf = {"RELAY_ID": RELAY_ID, "MQTT_HOST": broker.host, "MQTT_PORT": broker.port,
                 "MQTT_PASSWORD": RELAY_PW, "DEVICES": devices, "STATUS_EVERY_MS": 500,
                 **settings}
@@ -114,7 +113,3 @@ def make_relay(tmp_path: Path, relay_build: Path, air: Air,
     yield make
     for relay in made:
         relay.kill()
-
-
-def new_key() -> str:
-    return secrets.token_hex(32)

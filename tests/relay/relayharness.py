@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fwharness import FIRMWARE, MICROPYTHON, MPY_CROSS, SHIMS, START_TS, SimDevice
+from fwharness import FIRMWARE, MICROPYTHON, MPY_CROSS, SHIMS, START_TS, SimDevice, delivered
 
 RELAY_SOURCES = FIRMWARE / "relay"
 RELAY_MAC = "0c0ffee00001"
@@ -99,6 +100,15 @@ class RelayProcess:
                                      cwd=self.flash, env=env, stdout=log,
                                      stderr=subprocess.STDOUT, text=True)
 
+    def start_as_board(self) -> None:
+        """Run `main.py` from the flash directory alone (a deployed board boots it)."""
+        (self.simdir / "sim.json").write_text(json.dumps(self.sim))
+        self.runs += 1
+        log = (self.root / f"relay{self.runs}.log").open("w")
+        env = dict(os.environ, DW_SIM=str(self.simdir), MICROPYPATH=f"{SHIMS}:{self.flash}")
+        self.proc = subprocess.Popen([MICROPYTHON, "-c", "import main"], cwd=self.flash,
+                                     env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+
     def log(self) -> str:
         return "".join(p.read_text() for p in sorted(self.root.glob("relay*.log")))
 
@@ -155,3 +165,43 @@ def relay_status(collector: Any) -> dict[str, Any] | None:
     topic = f"dampwatch/v1/relay/{RELAY_ID}/status"
     found = [p for t, p, _ in list(collector.messages) if t == topic]
     return json.loads(found[-1]) if found else None
+
+
+def new_key() -> str:
+    """A device's frame key, as provisioning makes it (32 random bytes, hex)."""
+    return secrets.token_hex(32)
+
+
+def per_device(collector: Any, dev: SimDevice) -> tuple[list[int], list[Any]]:
+    """(seqs, readings) the broker delivered on `dev`'s telemetry topic, contract-checked."""
+    topic = f"dampwatch/v1/dev/{dev.device_id}/telemetry"
+
+    class One:
+        def of_kind(self, kind: str) -> list[bytes]:
+            return [p for t, p, _ in list(collector.messages) if t == topic]
+
+    return delivered(One(), dev.now)  # type: ignore[arg-type]
+
+
+#: stand-in for mpremote: `connect PORT cp FILES... :/ + ... reset` copies FILES to $BOARD
+FAKE_MPREMOTE = """#!/bin/sh
+set -eu
+shift 2
+[ "$1" = cp ] && shift
+while [ "$1" != ":/" ]; do cp "$1" "$BOARD/"; shift; done
+echo "reset" > "$BOARD/.reset"
+"""
+
+
+def set_acl(broker: Any, relays: dict[str, list[str]]) -> None:
+    """Regenerate the broker's ACL and wait until it has reread it (it logs each SIGHUP
+    reload; a relay publishing before then would meet the old ACL)."""
+    log = broker.state_dir / "mosquitto.log"
+
+    def reloads() -> int:
+        return log.read_text().count("Reloading config") if log.exists() else 0
+
+    before = reloads()
+    broker.set_relays(relays)
+    if broker.process.alive() and not wait_for(lambda: reloads() > before, 10):
+        raise TimeoutError("the broker did not reload its ACL")

@@ -13,13 +13,14 @@ from relayharness import (
     RelayProcess,
     espnow_node,
     inject,
+    new_key,
+    per_device,
     relay_status,
+    set_acl,
     wait_for,
     wake_all,
 )
-from test_relay_flow import per_device
 
-from conftest import new_key
 from dampwatch_core.relay_frame import DataFrame, FrameReading, encode_data
 
 NODE = "a4cf12fe0b01"
@@ -70,7 +71,7 @@ def test_broker_refuses_a_relay_publishing_for_a_device_not_registered_to_it(
     mine, stray = "a4cf12fe0b01", "a4cf12fe0b02"
     keys = {f"esp32-{mine}": new_key(), f"esp32-{stray}": new_key()}
     relay = make_relay(keys, acl=False)
-    broker.set_relays({RELAY_ID: [f"esp32-{mine}"]})
+    set_acl(broker, {RELAY_ID: [f"esp32-{mine}"]})
     relay.start()
     devices = [espnow_node(make_device, m, air, keys[f"esp32-{m}"], UPLOAD_EVERY=1)
                for m in (mine, stray)]

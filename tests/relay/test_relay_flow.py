@@ -6,20 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fwharness import SimDevice, as_centi, delivered
-from relayharness import RelayProcess, espnow_node, wait_for, wake_all
-
-from conftest import new_key
+from fwharness import SimDevice, as_centi
+from relayharness import RelayProcess, espnow_node, new_key, per_device, wait_for, wake_all
 
 MACS = ["a4cf12fe0b01", "a4cf12fe0b02", "a4cf12fe0b03"]
-
-
-def per_device(collector: Any, dev: SimDevice) -> tuple[list[int], list[Any]]:
-    class One:
-        def of_kind(self, kind: str) -> list[bytes]:
-            return [p for t, p, _ in list(collector.messages)
-                    if t == f"dampwatch/v1/dev/{dev.device_id}/{kind}"]
-    return delivered(One(), dev.now)  # type: ignore[arg-type]
 
 
 def test_three_nodes_through_one_relay(make_device: Callable[..., SimDevice],
@@ -70,3 +60,22 @@ def test_relay_killed_mid_run_and_lossy_air_lose_nothing(
         got = as_centi([unique[t] for t in sorted(unique)])
         assert got == expected[:len(got)] and len(got) >= n
         assert [r.ts for r in readings] == sorted(r.ts for r in readings)
+
+
+def test_a_node_whose_clock_was_never_set_takes_the_relays(
+        make_device: Callable[..., SimDevice], make_relay: Callable[..., RelayProcess],
+        air: Any, collector: Any) -> None:
+    """No NTP without Wi-Fi: a node booting with its RTC in 2000 asks the relay for the
+    time first, and its readings are stamped with true time."""
+    key = new_key()
+    relay = make_relay({f"esp32-{MACS[0]}": key})
+    relay.start()
+    dev = espnow_node(make_device, MACS[0], air, key, UPLOAD_EVERY=2)
+    dev.clock_offset = 946684800 - int(dev.now)  # the ESP32's RTC after power-on
+    wake_all([dev], relay, 3)
+    assert wait_for(lambda: len(per_device(collector, dev)[1]) == 3), relay.log()
+    readings = per_device(collector, dev)[1]
+    starts = [int(w.start_ts) for w in dev.wakes]
+    assert all(abs(r.ts - s) <= 2 for r, s in zip(readings, starts, strict=True)), (
+        [r.ts for r in readings], starts)
+    assert as_centi(readings) == dev.expected_readings()

@@ -9,10 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fwharness import SimDevice, as_centi, start_again
-from relayharness import RelayProcess, espnow_node, wait_for, wake_all
-from test_relay_flow import per_device
-
-from conftest import new_key
+from relayharness import RelayProcess, espnow_node, new_key, per_device, wait_for, wake_all
 
 
 def test_broker_down_queue_full_and_relay_killed_lose_nothing(

@@ -10,10 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fwharness import DEVICE_PW, SimDevice, as_centi
-from relayharness import RelayProcess, espnow_node, wait_for, wake_all
-from test_relay_flow import per_device
-
-from conftest import new_key
+from relayharness import RelayProcess, espnow_node, new_key, per_device, wait_for, wake_all
 
 NODE = "a4cf12fe0b01"
 
