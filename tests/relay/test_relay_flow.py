@@ -48,7 +48,7 @@ def test_relay_killed_mid_run_and_lossy_air_lose_nothing(
     relay.kill()                      # down: the nodes buffer and back off
     wake_all(devices, relay, 6)
     relay.start()                     # back: they deliver later, in order
-    wake_all(devices, relay, 24)
+    wake_all(devices, relay, 16)
     for dev in devices:
         expected = dev.expected_readings()
         n = len(expected) - 1  # the last wake's reading may still be waiting
