@@ -66,3 +66,15 @@ MQTT_PASSWORD = ""
 MQTT_CA_FILE = None       # PEM/DER CA to pin; enables TLS (use port 8883)
 NTP_HOST = "pool.ntp.org"
 DEVICE_ID = None          # None: "esp32-" + the MAC in lowercase hex
+
+# --- ESP-NOW uplink to a block relay (docs/relay-frame.md; per device in secrets.py) ---
+UPLINKS = None            # None: ("espnow",) if RELAY_MAC and ESPNOW_KEY are set, then
+                          # ("wifi",) if WIFI_SSID is; or name the order, e.g. ("wifi",)
+RELAY_MAC = ""            # the relay's MAC, 12 hex digits
+ESPNOW_KEY = ""           # the device key from `dampwatch devices add --uplink espnow`
+ESPNOW_CHANNEL = 1        # the relay's fixed channel (see README, planning)
+ESPNOW_ATTEMPTS = 3       # sends of one frame before the upload counts as failed
+ESPNOW_ACK_MS = 250       # wait for the relay's ack: its publish and the broker's PUBACK
+ESPNOW_RETRY_MS = 5       # pause after a send the relay's radio did not acknowledge
+ESPNOW_RESERVE_MS = 500   # stop sending frames when less than this is left of the wake
+RELAY_CLOCK_STEP_S = 2    # set the clock from the relay's when it is further off than this

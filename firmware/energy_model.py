@@ -28,6 +28,17 @@ published measurements of MicroPython on the ESP32 and from datasheets:
 [4] Texas Instruments, "TPS63802" datasheet: buck-boost, 11 uA quiescent current,
     ~90 % efficiency at ESP32 active loads.
 [5] Energizer, "L91 Ultimate Lithium AA" product datasheet: 3000 mAh.
+[6] G. Baker (glenn20), same repository, "ESPNOW power management" (ESP32): radio on
+    100 mA. And [2]'s summary: fast boot and one ESP-NOW send the peer acknowledged
+    119 ms / 7.68 mC; one the peer never acknowledged 145 ms / 15.4 mC; an ESP32 wake
+    stub (wake, run from RTC memory, sleep) 2.8 ms / 0.044 mC.
+[7] Texas Instruments, "TPS63900" datasheet: buck-boost with 75 nA quiescent current.
+
+The ESP-NOW path (``uplink="espnow"``): the upload wake adds, after the boot, [2]'s
+radio start and first frame, then per frame the wait for the relay's acknowledgement
+(the relay verifies, publishes and waits for the broker's PUBACK) with the radio on,
+and for lost round trips a full ``ESPNOW_ACK_MS`` wait and a resend. No NTP: the
+acknowledgement carries the relay's clock.
 """
 
 from __future__ import annotations
@@ -59,7 +70,18 @@ REGULATOR_EFFICIENCY = 0.90      # [4]
 BATTERY_MAH = 3000.0             # [5] 2 x AA lithium in series
 BATTERY_V = 3.0                  # 2 x 1.5 V under load
 
+ESPNOW_SEND_OK_MC = 7.68 - BOOT_FROZEN_MC   # [2] radio start + one acknowledged frame
+ESPNOW_SEND_OK_MS = 119 - BOOT_FROZEN_MS
+ESPNOW_RADIO_ON_MA = 100.0       # [6] radio on, receiving
+WAKE_STUB_MC = 0.044             # [6] wake stub: wake, run, sleep
+WAKE_STUB_MS = 2.8
+NANO_REGULATOR_IQ_UA = 0.075     # [7] TPS63900
+
 # --- our estimates (not published; documented in README) -----------------------------
+RELAY_ACK_WAIT_MS = 30           # relay: check tag, PUBLISH, broker's PUBACK on the LAN, ack
+ESPNOW_FRAME_MS = 5              # a further frame: 250 B at 1 Mbit/s is 2 ms, plus MAC ack
+ESPNOW_LOSS = 0.05               # round trips lost (interference, a closed fire door)
+WAKE_STUB_CPU_MA = WAKE_STUB_MC / WAKE_STUB_MS * 1000  # 15.7 mA, [6] stub average
 FIRMWARE_WORK_MS = 30            # load/save RTC state, pack, decide (per wake)
 MQTT_ROUND_TRIP_MS = 20          # one extra request/answer on a home LAN
 NTP_MS = 60                      # DNS + one NTP exchange
@@ -85,6 +107,10 @@ class Cycle:
     divider: bool
     frozen: bool = False  # True: modules frozen into a fast-boot image (not built yet)
     urgent_per_day: float = 0.0  # humid spells a day (one urgent upload each)
+    uplink: str = "wifi"  # or "espnow": frames to a block relay
+    espnow_loss: float = ESPNOW_LOSS  # fraction of ESP-NOW round trips lost
+    wake_stub: bool = False  # sampling wakes in an ESP32 wake stub (not built)
+    nano_regulator: bool = False  # a 75 nA regulator (TPS63900) instead of the TPS63802
 
     @classmethod
     def from_firmware(cls, **overrides: object) -> Cycle:
@@ -118,8 +144,11 @@ def to_battery(mc_at_3v3: float) -> float:
 
 def wake_mc(c: Cycle) -> float:
     """One wake that only samples [mC at the battery]."""
-    boot = BOOT_FROZEN_MC + (0 if c.frozen else BOOT_FILESYSTEM_MC)
     sensing_ms = c.sensors * c.meas_ms
+    if c.wake_stub:
+        stub = WAKE_STUB_MC + WAKE_STUB_CPU_MA * (sensing_ms + FIRMWARE_WORK_MS) / 1000
+        return to_battery(stub + SHT4X_MEAS_MA * sensing_ms / 1000 * c.sensors)
+    boot = BOOT_FROZEN_MC + (0 if c.frozen else BOOT_FILESYSTEM_MC)
     cpu = CPU_ACTIVE_MA * (sensing_ms + FIRMWARE_WORK_MS) / 1000
     sensor = SHT4X_MEAS_MA * sensing_ms / 1000 * c.sensors
     return to_battery(boot + cpu + sensor)
@@ -130,8 +159,29 @@ def session_round_trips(c: Cycle) -> int:
     return 4 + math.ceil(c.upload_every / c.max_batch)
 
 
+def espnow_frames(c: Cycle) -> int:
+    """Frames per scheduled upload: 31 readings fit one (firmware/frame.py)."""
+    return math.ceil(c.upload_every / (31 if c.sensors == 1 else 23))
+
+
+def espnow_upload_mc(c: Cycle) -> float:
+    """Radio charge of an ESP-NOW upload [mC at 3.3 V]: [2]'s first frame, each frame's
+    wait for the relay, further frames, and lost round trips (a full ack wait each)."""
+    frames = espnow_frames(c)
+    mc = ESPNOW_SEND_OK_MC
+    mc += ESPNOW_RADIO_ON_MA * (frames * RELAY_ACK_WAIT_MS + (frames - 1) * ESPNOW_FRAME_MS) / 1000
+    retries = frames * c.espnow_loss / (1 - c.espnow_loss)
+    mc += retries * ESPNOW_RADIO_ON_MA * (defaults.ESPNOW_ACK_MS + ESPNOW_FRAME_MS) / 1000
+    return mc
+
+
 def upload_mc(c: Cycle) -> float:
     """Extra charge of a wake that uploads [mC at the battery]."""
+    if c.uplink == "espnow":
+        mc = espnow_upload_mc(c)
+        if c.wake_stub:  # the stub hands an upload to a full (frozen) boot
+            mc += BOOT_FROZEN_MC + CPU_ACTIVE_MA * FIRMWARE_WORK_MS / 1000
+        return to_battery(mc)
     mc = WIFI_STATIC_MQTT_MC
     if not c.static_ip:
         mc += WIFI_DHCP_EXTRA_MC
@@ -146,7 +196,8 @@ def upload_mc(c: Cycle) -> float:
 
 def sleep_ua(c: Cycle) -> float:
     ua = DEEP_SLEEP_UA * 3.3 / (BATTERY_V * REGULATOR_EFFICIENCY)
-    return ua + REGULATOR_IQ_UA + SHT4X_IDLE_UA * c.sensors + (DIVIDER_UA if c.divider else 0)
+    iq = NANO_REGULATOR_IQ_UA if c.nano_regulator else REGULATOR_IQ_UA
+    return ua + iq + SHT4X_IDLE_UA * c.sensors + (DIVIDER_UA if c.divider else 0)
 
 
 def uploads_per_wake(c: Cycle) -> float:
@@ -179,6 +230,17 @@ SCENARIOS = (
      {"static_ip": True, "frozen": True}),
     ("frozen fast-boot image (not built yet): 4-hourly, DHCP, TLS",
      {"tls": True, "frozen": True}),
+    ("ESP-NOW relay, as deployed: hourly", {"uplink": "espnow", "upload_every": 12}),
+    ("ESP-NOW relay, frozen image: hourly",
+     {"uplink": "espnow", "upload_every": 12, "frozen": True}),
+    ("ESP-NOW relay, frozen image: 4-hourly", {"uplink": "espnow", "frozen": True}),
+    ("ESP-NOW relay, frozen image: hourly, 20 % of round trips lost",
+     {"uplink": "espnow", "upload_every": 12, "frozen": True, "espnow_loss": 0.2}),
+    ("ESP-NOW relay, wake-stub sampler + TPS63900 (neither built): hourly",
+     {"uplink": "espnow", "upload_every": 12, "frozen": True, "wake_stub": True,
+      "nano_regulator": True}),
+    ("ESP-NOW relay, wake-stub sampler + TPS63900 (neither built): 4-hourly",
+     {"uplink": "espnow", "frozen": True, "wake_stub": True, "nano_regulator": True}),
 )
 
 
@@ -192,7 +254,7 @@ def table() -> str:
     for name, overrides in SCENARIOS:
         b = budget(replace(base, **overrides))  # type: ignore[arg-type]
         rows.append(
-            f"| {name} | {b.wake_mc:.1f} mC | {b.upload_mc:.0f} mC | {b.sleep_ua:.1f} uA "
+            f"| {name} | {b.wake_mc:.1f} mC | {b.upload_mc:.{1 if b.upload_mc < 20 else 0}f} mC | {b.sleep_ua:.1f} uA "
             f"| {b.average_ua:.1f} uA | {b.years:.1f} years |"
         )
     rows.append(

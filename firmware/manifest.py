@@ -9,6 +9,7 @@ module("flashbdev.py", base_path="$(PORT_DIR)/modules")
 module("inisetup.py", base_path="$(PORT_DIR)/modules")
 require("ntptime")
 module("_boot.py")
-for name in ("buffer", "config", "deadline", "defaults", "mqtt", "net", "node",
-             "payloads", "reading", "ringfile", "rtcstate", "settings", "sht4x", "wake"):
+for name in ("buffer", "config", "deadline", "defaults", "frame", "mqtt", "net", "node",
+             "payloads", "reading", "ringfile", "rtcstate", "settings", "sht4x",
+             "uplink_espnow", "wake"):
     module(name + ".py")

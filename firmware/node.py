@@ -166,6 +166,28 @@ class Node:
         self.save_rtc()
 
     def upload(self):
+        """Through the configured uplinks in order (ESP-NOW to the relay first where
+        both are configured): the first that sends everything ends the upload; what an
+        uplink sent before failing stays sent, and the next carries on from there."""
+        failure = None
+        for name in uplinks():
+            try:
+                if name == "espnow":
+                    import uplink_espnow
+
+                    uplink_espnow.upload(self, self.wake, S)
+                else:
+                    self.upload_wifi()
+                return
+            except Exception as exc:  # noqa: any uplink failure hands over to the next
+                log("uplink", name, "failed:", exc)
+                failure = exc
+        raise UploadFailed("no uplink: %s" % failure)
+
+    def unix_now(self):
+        return unix_now()
+
+    def upload_wifi(self):
         deadline = self.wake
         sta = net.wifi_up(S.WIFI_SSID, S.WIFI_PASSWORD, S.WIFI_STATIC,
                           deadline.sub(S.WIFI_TIMEOUT_MS))
@@ -301,6 +323,19 @@ class Node:
             sys.print_exception(exc)
         finally:
             self.sleep()
+
+
+def uplinks():
+    """The uplinks to try, in order: UPLINKS when set, else ESP-NOW when a relay and a
+    key are configured, then Wi-Fi when a network is."""
+    if S.UPLINKS:
+        return S.UPLINKS
+    out = []
+    if S.RELAY_MAC and S.ESPNOW_KEY:
+        out.append("espnow")
+    if S.WIFI_SSID:
+        out.append("wifi")
+    return out
 
 
 def backoff_s(streak):

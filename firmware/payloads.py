@@ -15,7 +15,9 @@ def topic(device_id, kind):
 def telemetry(seq, fw, batt_mv, rssi_dbm, records, sent=None):
     """`sent`: the device clock at sending (Unix s), so the receiver can correct the
     readings by the clock's offset; left out while the clock was never set."""
-    parts = ['{"v":1,"seq":%d,"fw":%s' % (seq, json.dumps(fw))]
+    parts = ['{"v":1,"seq":%d' % seq]
+    if fw is not None:  # a relay does not know the node's firmware version
+        parts.append(',"fw":%s' % json.dumps(fw))
     if sent is not None and sent >= reading.VALID_MIN_TS:
         parts.append(',"sent":%d' % sent)
     if batt_mv is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,20 +17,30 @@ from sqlalchemy.orm import Session
 
 from dampwatch_core.contract import is_valid_device_id
 from dampwatch_core.errors import NotFoundError, ValidationError
-from dampwatch_core.models import Device, Flat, utcnow
-from dampwatch_core.mqtt_auth import hash_password, new_password, write_password_file
+from dampwatch_core.models import Device, Flat, Relay, utcnow
+from dampwatch_core.mqtt_auth import (
+    device_acl_text,
+    hash_password,
+    new_password,
+    write_password_file,
+)
 from dampwatch_core.parsing import csv_rows
 
 __all__ = [
     "FLAT_CSV_COLUMNS",
     "ROOM_RE",
+    "UPLINKS",
     "FlatImportReport",
     "add_device",
     "add_flat",
+    "add_relay",
     "decommission_device",
     "import_flats_csv",
     "list_devices",
+    "list_relays",
+    "relay_devices",
     "sync_broker_credentials",
+    "write_device_acl",
 ]
 
 log = logging.getLogger(__name__)
@@ -38,6 +49,7 @@ FLAT_CSV_COLUMNS = ("flat_id", "address", "block", "postcode", "floor", "landlor
 FLAT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ROOM_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 RESERVED_PREFIX = "dampwatch-"
+UPLINKS = ("wifi", "espnow")
 
 
 def _check_flat_id(flat_id: str) -> str:
@@ -140,11 +152,83 @@ def import_flats_csv(
     return report
 
 
-def add_device(session: Session, device_id: str, flat_id: str, room: str) -> tuple[Device, str]:
-    """Register a device in a flat's room and create its broker credential.
+def _check_account_id(account_id: str, what: str) -> None:
+    if not is_valid_device_id(account_id):
+        raise ValidationError(
+            f"{what} id {account_id!r} must be 3–64 lowercase letters, digits or '-', "
+            "starting with a letter or digit"
+        )
+    if account_id.startswith(RESERVED_PREFIX):
+        raise ValidationError(f"ids starting {RESERVED_PREFIX!r} are reserved for services")
 
-    Returns the device and its password (shown once; only its hash is stored).
+
+def add_relay(session: Session, relay_id: str, block: str) -> tuple[Relay, str]:
+    """Register a block relay and create its broker credential (password shown once).
+    Relay ids and device ids are one namespace: both are MQTT usernames on the device
+    listener, and the ACL's per-device patterns must never match a relay."""
+    _check_account_id(relay_id, "relay")
+    block = _check_tag_text("block", block.strip())
+    if not block:
+        raise ValidationError("block is required")
+    if session.get(Device, relay_id) is not None:
+        raise ValidationError(f"{relay_id!r} is a device's id")
+    if session.get(Relay, relay_id) is not None:
+        raise ValidationError(f"relay {relay_id!r} is already registered")
+    password = new_password()
+    relay = Relay(id=relay_id, block=block, password_hash=hash_password(password))
+    session.add(relay)
+    return relay, password
+
+
+def list_relays(session: Session) -> list[Relay]:
+    return list(session.scalars(select(Relay).order_by(Relay.id)))
+
+
+def relay_devices(session: Session) -> dict[str, list[str]]:
+    """Relay id -> the commissioned devices registered to it (every active relay)."""
+    out: dict[str, list[str]] = {
+        r.id: [] for r in session.scalars(select(Relay).where(Relay.decommissioned_at.is_(None)))
+    }
+    query = select(Device).where(Device.decommissioned_at.is_(None), Device.relay_id.is_not(None))
+    for device in session.scalars(query.order_by(Device.id)):
+        if device.relay_id in out:
+            out[device.relay_id].append(device.id)
+    return out
+
+
+def write_device_acl(session: Session, acl_file: Path) -> None:
+    """Regenerate the device listener's ACL from the registry (relays and their devices)."""
+    acl_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = acl_file.with_suffix(".tmp")
+    tmp.write_text(device_acl_text(relay_devices(session)))
+    tmp.replace(acl_file)
+
+
+def add_device(
+    session: Session,
+    device_id: str,
+    flat_id: str,
+    room: str,
+    *,
+    uplink: str = "wifi",
+    relay_id: str | None = None,
+) -> tuple[Device, str]:
+    """Register a device in a flat's room and create its credential: for ``wifi`` its
+    MQTT password, for ``espnow`` its frame key (hex) and its relay.
+
+    Returns the device and the secret (shown once; a password is stored hashed, a frame
+    key as it is, since the relay needs it).
     """
+    if uplink not in UPLINKS:
+        raise ValidationError(f"uplink {uplink!r} must be one of {', '.join(UPLINKS)}")
+    if (uplink == "espnow") != (relay_id is not None):
+        raise ValidationError("an espnow device needs --relay, and only an espnow device")
+    if relay_id is not None:
+        relay = session.get(Relay, relay_id)
+        if relay is None or relay.decommissioned_at is not None:
+            raise NotFoundError(f"relay {relay_id!r} does not exist (dampwatch relays add)")
+    if session.get(Relay, device_id) is not None:
+        raise ValidationError(f"{device_id!r} is a relay's id")
     if not is_valid_device_id(device_id):
         raise ValidationError(
             f"device id {device_id!r} must be 3–64 lowercase letters, digits or '-', "
@@ -170,6 +254,13 @@ def add_device(session: Session, device_id: str, flat_id: str, room: str) -> tup
     device.room = room
     device.password_hash = hash_password(password)
     device.decommissioned_at = None
+    device.uplink = uplink
+    device.relay_id = relay_id
+    device.espnow_key = None
+    if uplink == "espnow":
+        # no MQTT login of its own: the password is never shown and matches nothing
+        device.password_hash = "!espnow"  # noqa: S105 (no hash matches it)
+        password = device.espnow_key = secrets.token_hex(32)
     return device, password
 
 
@@ -202,16 +293,25 @@ def _read_password_file(path: Path) -> Iterator[tuple[str, str]]:
 
 
 def sync_broker_credentials(
-    session: Session, password_file: Path, pid_file: Path | None = None
+    session: Session,
+    password_file: Path,
+    pid_file: Path | None = None,
+    acl_file: Path | None = None,
 ) -> int:
     """Rewrite the broker's password file from the registry (service accounts, named
-    ``dampwatch-*``, are kept) and SIGHUP the broker. Returns the device count."""
+    ``dampwatch-*``, are kept; relays are added), the device listener's ACL when
+    ``acl_file`` is given, and SIGHUP the broker. Returns the device count."""
+    if acl_file is not None:
+        write_device_acl(session, acl_file)
     hashes = {u: h for u, h in _read_password_file(password_file) if u.startswith(RESERVED_PREFIX)}
     active = session.scalars(select(Device).where(Device.decommissioned_at.is_(None)))
     count = 0
     for device in active:
-        hashes[device.id] = device.password_hash
+        if device.uplink != "espnow":
+            hashes[device.id] = device.password_hash
         count += 1
+    for relay in session.scalars(select(Relay).where(Relay.decommissioned_at.is_(None))):
+        hashes[relay.id] = relay.password_hash
     write_password_file(password_file, hashes)
     if pid_file is not None and pid_file.exists():
         try:

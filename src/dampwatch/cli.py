@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "api",
     "scheduler",
     "devices",
+    "relays",
     "flats",
     "simulate",
     "analyse",

@@ -41,6 +41,7 @@ __all__ = [
     "QuarantineShed",
     "QuarantinedMessage",
     "QuarantinedPayload",
+    "Relay",
     "RiskAssessment",
     "ScoringState",
     "UTCDateTime",
@@ -132,7 +133,26 @@ class Device(Base):
     # the device's clock minus true time (s, signed), from its last telemetry's ``sent``
     clock_offset_s: Mapped[int | None] = mapped_column(BigInteger)
 
+    # how it uploads: "wifi" (its own MQTT session) or "espnow" (through relay_id, with
+    # espnow_key, 32 bytes hex, which the relay needs to check its frames' tags)
+    uplink: Mapped[str] = mapped_column(String(16), default="wifi", server_default="wifi")
+    relay_id: Mapped[str | None] = mapped_column(ForeignKey("relays.id"), index=True)
+    espnow_key: Mapped[str | None] = mapped_column(String(64))
+
     flat: Mapped[Flat] = relationship(back_populates="devices")
+
+
+class Relay(Base):
+    """A block relay: ESP-NOW frames from its devices in, their telemetry out on the
+    device listener under its own MQTT account."""
+
+    __tablename__ = "relays"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    block: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decommissioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class QuarantinedPayload(Base):

@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -30,11 +30,13 @@ from dampwatch_core.contract import TOPIC_ROOT
 __all__ = [
     "BACKEND_USER",
     "GATEWAY_USER",
+    "RELAY_TOPIC_ROOT",
     "SERVICE_PREFIX",
     "device_acl_text",
     "hash_password",
     "is_service_account",
     "new_password",
+    "relay_status_topic",
     "service_acl_text",
     "verify_password",
     "write_password_file",
@@ -44,6 +46,8 @@ __all__ = [
 SERVICE_PREFIX: Final = "dampwatch-"
 GATEWAY_USER: Final = "dampwatch-gateway"
 BACKEND_USER: Final = "dampwatch-backend"
+#: Relays' own topics (their status); telemetry they relay goes on the device's topic.
+RELAY_TOPIC_ROOT: Final = "dampwatch/v1/relay"
 _ITERATIONS: Final = 101  # mosquitto_passwd's default
 _SALT_BYTES: Final = 12
 
@@ -101,17 +105,33 @@ def service_acl_text() -> str:
         f"topic read {TOPIC_ROOT}/+/status\n"
         f"\nuser {BACKEND_USER}\n"
         f"topic read {TOPIC_ROOT}/+/status\n"
+        f"topic read {RELAY_TOPIC_ROOT}/+/status\n"
         f"topic readwrite {TOPIC_ROOT}/+/config\n"
     )
 
 
-def device_acl_text() -> str:
+def relay_status_topic(relay_id: str) -> str:
+    """Where a relay publishes its own retained status."""
+    return f"{RELAY_TOPIC_ROOT}/{relay_id}/status"
+
+
+def device_acl_text(relays: Mapping[str, Iterable[str]] | None = None) -> str:
     """The device listener's ACL: a device writes only its own telemetry and status and
-    reads only its own config."""
-    return (
-        "# DampWatch broker ACL, device listener (generated; contract v1)\n"
-        "# every device: only its own topics (%u is the MQTT username = device_id)\n"
-        f"pattern write {TOPIC_ROOT}/%u/telemetry\n"
-        f"pattern readwrite {TOPIC_ROOT}/%u/status\n"
-        f"pattern read {TOPIC_ROOT}/%u/config\n"
-    )
+    reads only its own config; a relay (``relays``: relay id -> the ids of the devices
+    registered to it) writes only those devices' telemetry and its own status.
+
+    Relay ids and device ids share one namespace in the registry, so the per-user
+    section never widens what the ``pattern`` lines give a device."""
+    lines = [
+        "# DampWatch broker ACL, device listener (generated; contract v1)",
+        "# every device: only its own topics (%u is the MQTT username = device_id)",
+        f"pattern write {TOPIC_ROOT}/%u/telemetry",
+        f"pattern readwrite {TOPIC_ROOT}/%u/status",
+        f"pattern read {TOPIC_ROOT}/%u/config",
+    ]
+    for relay_id, devices in sorted((relays or {}).items()):
+        lines += ["", f"# relay {relay_id}: its own status, its devices' telemetry"]
+        lines.append(f"user {relay_id}")
+        lines.append(f"topic readwrite {relay_status_topic(relay_id)}")
+        lines += [f"topic write {TOPIC_ROOT}/{d}/telemetry" for d in sorted(set(devices))]
+    return "\n".join(lines) + "\n"

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     max_reading_age_s: int = Field(default=DEFAULT_MAX_AGE_S, gt=0)
     #: Mosquitto password file the registry keeps in step with device credentials.
     broker_password_file: Path | None = None
+    #: The device listener's ACL, regenerated when relays or their devices change.
+    broker_acl_file: Path | None = None
     #: PID file of the broker to SIGHUP after credentials change.
     broker_pid_file: Path | None = None
     landlord: str = "default"

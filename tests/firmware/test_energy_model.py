@@ -66,3 +66,25 @@ def test_readme_shows_the_models_figure(model: ModuleType) -> None:
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out == model.table()
     assert out in (FIRMWARE / "README.md").read_text(), "rerun energy_model.py into README"
+
+
+def test_espnow_path(model: ModuleType) -> None:
+    """The relay path: an upload costs a few per cent of a Wi-Fi one; the frozen image
+    alone does not reach 10 years at hourly upload (sampling wakes and the sleep floor
+    dominate); a wake-stub sampler with a nano-power regulator would."""
+    base = model.Cycle.from_firmware()
+    wifi = model.budget(replace(base, frozen=True, upload_every=12, static_ip=True))
+    now = model.budget(replace(base, frozen=True, upload_every=12, uplink="espnow"))
+    assert now.upload_mc < wifi.upload_mc / 5
+    assert now.years > wifi.years
+    assert 5.0 < now.years < 10.0
+    assert model.espnow_frames(replace(base, upload_every=12)) == 1
+    assert model.espnow_frames(base) == 2  # 48 readings, 31 a frame
+    lossy = model.budget(replace(base, frozen=True, upload_every=12, uplink="espnow",
+                                 espnow_loss=0.2))
+    assert lossy.upload_mc > now.upload_mc
+    best = replace(base, frozen=True, upload_every=12, uplink="espnow", wake_stub=True,
+                   nano_regulator=True)
+    assert model.budget(best).years >= 10.0
+    # radio time of one upload: [2]'s first frame (49 ms) plus the relay's answers
+    assert model.ESPNOW_SEND_OK_MS == 49

@@ -31,6 +31,7 @@ from dampwatch_core.models import (
     FlatRisk,
     QuarantinedMessage,
     QuarantineShed,
+    Relay,
     RiskAssessment,
     ScoringState,
 )
@@ -119,6 +120,7 @@ def plant_data(engine: Engine) -> None:
                 Flat(id="F2", address="2 Migration Court"),
             ]
         )
+        s.add(Relay(id="relay-mc", block="MC", password_hash="$7$101$a$b"))  # 0011
         s.flush()
         s.add_all(
             [
@@ -133,7 +135,8 @@ def plant_data(engine: Engine) -> None:
                     last_seen=now,
                     clock_offset_s=1800,  # 0007
                 ),
-                Device(id="esp32-000000000002", flat_id="F2", room="kitchen", password_hash="x"),
+                Device(id="esp32-000000000002", flat_id="F2", room="kitchen", password_hash="x",
+                       uplink="espnow", relay_id="relay-mc", espnow_key="ab" * 32),  # 0011
                 QuarantinedMessage(
                     topic="dampwatch/v1/dev/esp32-000000000001/telemetry",
                     device_id="esp32-000000000001",

@@ -27,6 +27,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("device_id", help="e.g. esp32-a4cf12fe0b3c")
     add.add_argument("--flat", required=True, help="flat id (must exist)")
     add.add_argument("--room", required=True, help="room, e.g. bedroom or living_room")
+    add.add_argument(
+        "--uplink",
+        choices=["wifi", "espnow"],
+        default="wifi",
+        help="wifi: its own MQTT login; espnow: through a block relay (prints its frame key)",
+    )
+    add.add_argument("--relay", metavar="RELAY_ID", help="the relay an espnow device uses")
     add_json_flag(add)
     add_settings_flag(add)
     add.set_defaults(func=run_add)
@@ -50,6 +57,7 @@ def _sync(settings: Settings, session: object) -> None:
             session,  # type: ignore[arg-type]
             settings.broker_password_file,
             settings.broker_pid_file,
+            settings.broker_acl_file,
         )
 
 
@@ -58,7 +66,9 @@ def run_add(args: argparse.Namespace) -> int:
     open_store(settings)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with sessions.begin() as session:
-        device, password = add_device(session, args.device_id, args.flat, args.room)
+        device, password = add_device(
+            session, args.device_id, args.flat, args.room, uplink=args.uplink, relay_id=args.relay
+        )
         session.flush()
         audit.record(
             session,
@@ -66,9 +76,18 @@ def run_add(args: argparse.Namespace) -> int:
             audit.cli_actor(),
             subject_type="device",
             subject_id=device.id,
-            detail={"flat_id": device.flat_id, "room": device.room},
+            detail={"flat_id": device.flat_id, "room": device.room, "uplink": device.uplink},
         )
         _sync(settings, session)
+        if device.uplink == "espnow":
+            result_espnow = {
+                "device_id": device.id,
+                "flat_id": device.flat_id,
+                "room": device.room,
+                "uplink": "espnow",
+                "relay_id": device.relay_id,
+                "espnow_key": password,
+            }
         result = {
             "device_id": device.id,
             "flat_id": device.flat_id,
@@ -78,6 +97,16 @@ def run_add(args: argparse.Namespace) -> int:
             "mqtt_host": device_broker(settings)[0],
             "mqtt_port": device_broker(settings)[1],
         }
+    if device.uplink == "espnow":
+        emit(
+            result_espnow,
+            args.json,
+            f"registered {device.id} in flat {device.flat_id}, room {device.room}, "
+            f"through relay {device.relay_id}\nESPNOW_KEY = {password!r}\n"
+            "(the key is shown once: put it in the device's secrets file; "
+            "'dampwatch relays export' gives the relay its devices' keys)",
+        )
+        return 0
     emit(
         result,
         args.json,

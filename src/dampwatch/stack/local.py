@@ -146,6 +146,7 @@ class LocalStack:
             "API_PORT": self.ports.api,
             "GATEWAY_METRICS_PORT": self.ports.gateway_metrics,
             "BROKER_PASSWORD_FILE": self.mosquitto.password_file,
+            "BROKER_ACL_FILE": self.mosquitto.acl_file,
             "BROKER_PID_FILE": self.mosquitto.pid_file,
             "SCORE_EVERY_S": self.score_every_s,
             "TENANT_DATA_KEYS": self._secrets[TENANT_DATA_KEY],

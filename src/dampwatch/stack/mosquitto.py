@@ -80,6 +80,9 @@ class Mosquitto:
         self.data_dir = state_dir / "data"
         self.pid_file = state_dir / "mosquitto.pid"
         self.hashes: dict[str, str] = {}
+        #: relay id -> the devices registered to it (their telemetry topics in the ACL);
+        #: None: not known here, so an ACL the registry wrote (with relays) is kept
+        self.relays: dict[str, list[str]] | None = None
         self.service_hashes: dict[str, str] = {}
         self.process = ManagedProcess(
             "mosquitto", [self.binary, "-c", str(self.conf_file)], state_dir / "mosquitto.log"
@@ -118,8 +121,15 @@ class Mosquitto:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._merge(self.password_file, self.hashes)
         self._merge(self.service_password_file, self.service_hashes)
-        self.acl_file.write_text(device_acl_text())
+        if self.relays is not None or not self.acl_file.exists():
+            self.acl_file.write_text(device_acl_text(self.relays))
         self.service_acl_file.write_text(service_acl_text())
+
+    def set_relays(self, relays: Mapping[str, list[str]]) -> None:
+        """Replace the relays' device lists and regenerate the device listener's ACL."""
+        self.relays = {r: list(d) for r, d in relays.items()}
+        self._write_auth()
+        self.reload()
 
     def reload(self) -> None:
         """Make the broker reread its password and ACL files."""

@@ -21,6 +21,15 @@ class WLAN:
         self._active = bool(on)
         return None
 
+    def config(self, *args, **kwargs):
+        if "channel" in kwargs:
+            self._channel = kwargs["channel"]
+            return None
+        if args == ("mac",):
+            return bytes(int(_sim.SIM.get("mac", "a4cf12fe0b3c")[i:i + 2], 16)
+                         for i in range(0, 12, 2))
+        return getattr(self, "_channel", 1)
+
     def ifconfig(self, conf=None):
         return conf or ("10.0.0.2", "255.255.255.0", "10.0.0.1", "10.0.0.1")
 
