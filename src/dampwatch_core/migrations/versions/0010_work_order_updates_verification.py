@@ -1,7 +1,7 @@
 """work order status history, post-repair verification
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-01
 
 ``work_order_status_history``: what contractors report back (HACT JobStatusUpdate and
@@ -17,7 +17,7 @@ from alembic import op
 import dampwatch_core.models
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

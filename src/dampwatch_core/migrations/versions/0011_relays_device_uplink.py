@@ -1,7 +1,7 @@
 """relays, device uplink
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-01
 
 ``relays``: block relays with their MQTT credential (hash). ``devices.uplink`` ("wifi" or
@@ -17,7 +17,7 @@ from alembic import op
 from dampwatch_core.models import UTCDateTime
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
