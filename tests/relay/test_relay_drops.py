@@ -61,6 +61,22 @@ def test_forged_replayed_and_foreign_frames_are_dropped_and_counted(
     assert seqs == [0, 1, 2]
     assert all(round(r.temp_c * 100) != 2222 for r in readings)
     assert [t for t, _, _ in collector.messages if "0bff" in t] == []
+    # restarted, the relay still knows what it published: an old frame is still a replay
+    relay.kill()
+    relay.start()
+
+    def restarted() -> bool:
+        st = relay_status(backend)
+        return st is not None and st.get("published") == 0  # (not the last will)
+    assert wait_for(restarted), relay.log()
+    inject(air, NODE, frame_for(DEVICE, bytes.fromhex(key), 1, 1, ts))
+
+    def replay_after_restart() -> bool:
+        st = relay_status(backend)
+        return (st is not None and st.get("published") == 0
+                and st["dropped"]["replay"] == 1)
+    assert wait_for(replay_after_restart), (relay_status(backend), relay.log())
+    assert per_device(collector, dev)[0] == [0, 1, 2]
 
 
 def test_broker_refuses_a_relay_publishing_for_a_device_not_registered_to_it(
