@@ -169,6 +169,10 @@ def test_consent_through_the_api(api: tuple[TestClient, dict[str, dict[str, str]
         r = client.post(url, headers=officer, json=bad)
         assert r.status_code == 422, (bad, r.text)
         assert set(r.json()) == {"detail", "errors"}
+    garbled = client.post(
+        url, headers={**officer, "content-type": "application/json"}, content=b"\x16\xff"
+    )
+    assert garbled.status_code == 400 and set(garbled.json()) == {"detail", "errors"}
     w = client.post(
         "/api/v1/tenants/T1/consents/sms_tips/withdrawal", headers=officer, json={"how": "letter"}
     )
