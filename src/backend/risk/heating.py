@@ -144,7 +144,11 @@ def cooling_time_constant(
 
 
 def cooling_time_constant_regression(
-    indoor_c: ArrayLike, outdoor_c: ArrayLike, step_h: float, min_run_h: int = 4
+    indoor_c: ArrayLike,
+    outdoor_c: ArrayLike,
+    step_h: float,
+    min_run_h: int = 4,
+    min_fall_c_per_h: float = 0.05,
 ) -> NDArray[np.floating]:
     """τ [h] per series from heating-off decays with varying outdoor temperature.
 
@@ -154,8 +158,10 @@ def cooling_time_constant_regression(
     dT_i/dt on (T_i, T_e, 1) over falling runs of at least ``min_run_h`` steps gives
     −1/τ as the T_i coefficient; regressing on (T_e − T_i) through the origin instead
     assumes all heat goes outdoors and overstates τ 2.5–3× when half goes to
-    neighbours. Arrays ``(..., steps)``; NaN where no decay was seen, the fit is
-    ill-conditioned, or τ is outside 1–1000 h.
+    neighbours. A step counts when the air falls by at least ``min_fall_c_per_h``
+    (a thermostat holding its setpoint moves hourly means less). Arrays
+    ``(..., steps)``; NaN where no decay was seen, the fit is ill-conditioned, or τ is
+    outside 1–1000 h.
     """
     ti = np.asarray(indoor_c, dtype=np.float64)
     te = np.asarray(outdoor_c, dtype=np.float64)
@@ -168,11 +174,17 @@ def cooling_time_constant_regression(
     te_mid = (te[..., :-1] + te[..., 1:]) / 2
     ti_mid = (ti[..., :-1] + ti[..., 1:]) / 2
     with np.errstate(invalid="ignore"):
-        falling = dtdt < 0
+        # a free-running fall, not a thermostat's wobble around its setpoint
+        falling = dtdt < -min_fall_c_per_h
         falling &= ti_mid - te_mid > 2.0
         falling &= np.isfinite(dtdt)
         falling &= np.isfinite(te_mid)
     keep = _in_long_runs(falling, min_run_h)
+    # the first and last step of a run may hold part of an hour with the heater on
+    # (a mean over a thermostat's switch): only the steps inside a run are used
+    inner = np.zeros_like(keep)
+    inner[..., 1:-1] = keep[..., 1:-1] & keep[..., :-2] & keep[..., 2:]
+    keep = inner
     w = keep.astype(np.float64)
     x1 = np.where(keep, ti_mid, 0.0)
     x2 = np.where(keep, te_mid, 0.0)

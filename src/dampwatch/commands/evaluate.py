@@ -91,7 +91,13 @@ def run(args: argparse.Namespace) -> int:
             f"{fig[kind + '_median_days_to_detect']:>13}{fig[kind + '_p90_days_to_detect']:>10}"
             f"{ev.missed[kind]:>8}"
         )
+    damp_days, cold_days = fig["damp_sound_flat_days_flagged"], fig["cold_sound_flat_days_flagged"]
+    print(f"sound flats' days called damp: {damp_days:.2%}, cold: {cold_days:.2%}")
     print(f"vacant flats that would get an outreach ticket: {ev.vacant_outreach_rate:.1%}")
+    print(
+        f"flats whose ventilation repair worked, still called damp a week after: "
+        f"{ev.repaired_still_flagged} of {ev.repaired}"
+    )
     for kind in ("damp", "cold"):
         print(f"\n{kind}: precision-recall over the threshold on the evidence (1 = shipped)")
         for p in ev.curves[kind][::2]:

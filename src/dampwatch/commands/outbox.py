@@ -36,24 +36,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     retry = osub.add_parser("retry", help="replay failed messages (same webhook-id)")
     retry.add_argument("ids", nargs="*", type=int, metavar="ID")
     retry.add_argument("--all-failed", action="store_true", help="replay every failed message")
-    retry.add_argument("--reenable", action="store_true",
-                       help="re-enable a contractor disabled by 410 Gone")
+    retry.add_argument(
+        "--reenable", action="store_true", help="re-enable a contractor disabled by 410 Gone"
+    )
     add_json_flag(retry)
     add_settings_flag(retry)
     retry.set_defaults(func=run_retry)
     run = osub.add_parser("dispatch", help="send due messages until stopped (or --until-idle)")
-    run.add_argument("--until-idle", action="store_true",
-                     help="stop once nothing is due")
+    run.add_argument("--until-idle", action="store_true", help="stop once nothing is due")
     run.add_argument("--timeout", type=float, default=10.0, help="seconds per attempt")
-    run.add_argument("--base-delay", type=float, default=30.0,
-                     help="seconds before the first retry (doubles each time)")
+    run.add_argument(
+        "--base-delay",
+        type=float,
+        default=30.0,
+        help="seconds before the first retry (doubles each time)",
+    )
     run.add_argument("--max-delay", type=float, default=3600.0, help="longest backoff, s")
-    run.add_argument("--lease", type=float, default=60.0,
-                     help="seconds a claimed message stays this dispatcher's")
+    run.add_argument(
+        "--lease",
+        type=float,
+        default=60.0,
+        help="seconds a claimed message stays this dispatcher's",
+    )
     run.add_argument("--concurrency", type=int, default=8)
     run.add_argument("--batch-size", type=int, default=100)
-    run.add_argument("--idle-wait", type=float, default=0.5,
-                     help="seconds to wait when nothing is due")
+    run.add_argument(
+        "--idle-wait", type=float, default=0.5, help="seconds to wait when nothing is due"
+    )
     add_settings_flag(run)
     run.set_defaults(func=run_dispatch)
 
@@ -85,8 +94,10 @@ def run_list(args: argparse.Namespace) -> int:
         )
         if args.status:
             query = query.where(OutboxMessage.status == args.status)
-        rows = [_row(m, c) for m, c in
-                session.execute(query.order_by(OutboxMessage.id.desc()).limit(args.limit))]
+        rows = [
+            _row(m, c)
+            for m, c in session.execute(query.order_by(OutboxMessage.id.desc()).limit(args.limit))
+        ]
     engine.dispose()
     lines = []
     for r in rows:
@@ -105,8 +116,9 @@ def run_retry(args: argparse.Namespace) -> int:
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     with make_sessionmaker(engine).begin() as session:
-        rows = replay(session, now=utcnow(), ids=args.ids, all_failed=args.all_failed,
-                      reenable=args.reenable)
+        rows = replay(
+            session, now=utcnow(), ids=args.ids, all_failed=args.all_failed, reenable=args.reenable
+        )
         ids = [r.id for r in rows]
     engine.dispose()
     emit({"requeued": ids}, args.json, f"{len(ids)} message(s) queued again: {ids}")
@@ -129,13 +141,16 @@ def run_dispatch(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     limits = httpx.Limits(max_connections=args.concurrency * 2)
-    with httpx.Client(timeout=args.timeout, limits=limits) as client, Dispatcher(
-        make_sessionmaker(engine),
-        WebhookChannel(client),
-        policy=policy,
-        batch_size=args.batch_size,
-        concurrency=args.concurrency,
-    ) as dispatcher:
+    with (
+        httpx.Client(timeout=args.timeout, limits=limits) as client,
+        Dispatcher(
+            make_sessionmaker(engine),
+            WebhookChannel(client),
+            policy=policy,
+            batch_size=args.batch_size,
+            concurrency=args.concurrency,
+        ) as dispatcher,
+    ):
         log.info("outbox dispatcher running")
         if args.until_idle:
             while dispatcher.run_once():
