@@ -395,7 +395,7 @@ def write_png(ev: Evaluation, path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax_pr, ax_t) = plt.subplots(1, 2, figsize=(10, 4.2))
-    for kind, colour in (("damp", "tab:blue"), ("cold", "tab:red")):
+    for kind, colour, offset in (("damp", "tab:blue", (-70, -16)), ("cold", "tab:red", (-70, 8))):
         pts = ev.curves[kind]
         ax_pr.plot(
             [p.recall for p in pts],
@@ -407,7 +407,7 @@ def write_png(ev: Evaluation, path: Path, title: str) -> None:
         op = ev.point(kind)
         ax_pr.plot(op.recall, op.precision, "o", ms=10, mfc="none", color=colour)
         ax_pr.annotate(
-            "shipped", (op.recall, op.precision), textcoords="offset points", xytext=(6, -12)
+            f"{kind}: shipped", (op.recall, op.precision), textcoords="offset points", xytext=offset
         )
     ax_pr.set_xlabel("recall")
     ax_pr.set_ylabel("precision")

@@ -6,12 +6,25 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backend.risk.engine import ClimateGrid, SeriesState, humid_runs, lagged_outdoor, score_grid
+from backend.risk.engine import (
+    FIELDS,
+    ClimateGrid,
+    SeriesState,
+    humid_runs,
+    lagged_outdoor,
+    score_grid,
+)
 from backend.risk.heating import cooling_time_constant_regression
 from backend.risk.levels import SeriesInfo, assess_flats, is_wet_room
 from backend.risk.mould import critical_rh, mould_index
 from backend.risk.thresholds import load_thresholds
-from simulators.flat import STEP_S, RoomDrivers, RoomParams, simulate_rooms
+from simulators.flat import (
+    STEP_S,
+    RoomDrivers,
+    RoomParams,
+    saturation_vapour_pressure,
+    simulate_rooms,
+)
 
 START = 1764547200  # 2025-12-01 00:00 UTC
 
@@ -168,3 +181,28 @@ def test_the_lag_is_carried_in_the_state() -> None:
     grid = _room_grid(np.full((1, steps), 20.0), np.full((1, steps), 50.0), ["bedroom"], -3.0)
     _, state = score_grid(grid, SeriesState.new(1))
     assert float(state.lag()[0]) == pytest.approx(-3.0)
+
+
+def test_the_engine_estimates_the_surface_on_the_lagged_outdoor_temperature() -> None:
+    # 20 °C / 60 % indoors; outdoors 8 °C for two days, then 0 °C: a day after the drop
+    # the wall is still warmer than the instantaneous f_Rsi formula says
+    steps = 4 * 288
+    outdoor = np.where(np.arange(steps) < 2 * 288, 8.0, 0.0)
+    grid = ClimateGrid(
+        start=START,
+        step_s=STEP_S,
+        temp_c=np.full((1, steps), 20.0),
+        rh_pct=np.full((1, steps), 60.0),
+        rooms=["bedroom"],
+        f_rsi=np.full(1, 0.75),
+        outdoor_c=outdoor,
+    )
+    daily, _ = score_grid(grid)
+    v = daily.values[0, 2]  # the day after the drop
+    mean_surface_rh = v[list(FIELDS).index("surf_rh_h")] / v[list(FIELDS).index("surf_hours")]
+    lag, _ = lagged_outdoor(np.r_[np.full(48, 8.0), np.zeros(48)], 48.0, np.array(np.nan))
+    theta = 20.0 * 0.75 + 0.25 * lag[48:72]
+    expected = np.mean(60.0 * saturation_vapour_pressure(20.0) / saturation_vapour_pressure(theta))
+    assert mean_surface_rh == pytest.approx(expected, abs=0.05)
+    instantaneous = 60.0 * saturation_vapour_pressure(20.0) / saturation_vapour_pressure(15.0)
+    assert instantaneous - mean_surface_rh > 3.0
