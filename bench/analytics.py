@@ -145,9 +145,9 @@ def plain_loop_flat(
                     t_sum += t
                     rh_sum += r
                     n += 1
-                if i > 0 and abs(t - t_series[i - 1]) > params.jump_temp_c:
+                if i > 0 and abs(t - t_series[i - 1]) > params.limits.jump_temp_c:
                     jumps += 1
-                if i >= w and r - rh_series[i - w] >= params.spike_rise_pct:
+                if i >= w and r - rh_series[i - w] >= params.limits.spike_rise_pct:
                     spike = True
             bucket[IDX["jumps"]] += jumps
             bucket[IDX["spikes"]] += spike
