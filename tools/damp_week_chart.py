@@ -75,7 +75,9 @@ def main() -> None:
     ax.set_ylabel("RH [%]")
     ax.set_ylim(40, 102)
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title("A damp living room's week (flat model: 0.3 ach, four people, washing dried indoors twice)")
+    ax.set_title(
+        "A damp living room's week (flat model: 0.3 ach, four people, washing dried indoors twice)"
+    )
     ax_w.fill_between(t_days, out.water_g[0], color="tab:cyan", alpha=0.6)
     ax_w.set_ylabel("water on the\ncold surface [g]")
     ax_w.set_xlabel("day")

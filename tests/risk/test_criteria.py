@@ -206,3 +206,38 @@ def test_the_engine_estimates_the_surface_on_the_lagged_outdoor_temperature() ->
     assert mean_surface_rh == pytest.approx(expected, abs=0.05)
     instantaneous = 60.0 * saturation_vapour_pressure(20.0) / saturation_vapour_pressure(15.0)
     assert instantaneous - mean_surface_rh > 3.0
+
+
+def test_vacancy_is_told_from_an_occupied_cold_flat_by_the_vapour_excess() -> None:
+    # two cold flats without humidity spikes (no shower or cooking peaks reach these
+    # rooms); one's air holds 200 Pa more vapour than outdoors (someone lives there),
+    # the other's about 10 Pa (empty)
+    steps = 4 * 288
+    outdoor_c, outdoor_rh = 5.0, 85.0
+    pe = float(outdoor_rh / 100 * saturation_vapour_pressure(outdoor_c))
+    es14 = float(saturation_vapour_pressure(14.0))
+    rh_lived, rh_empty = 100 * (pe + 200) / es14, 100 * (pe + 10) / es14
+    rooms = ["living_room", "bedroom"] * 2
+    rh = np.repeat([[rh_lived], [rh_lived], [rh_empty], [rh_empty]], steps, axis=1)
+    grid = ClimateGrid(
+        start=START,
+        step_s=STEP_S,
+        temp_c=np.full((4, steps), 14.0) + 0.01 * np.sin(np.arange(steps) / 12.0),
+        rh_pct=rh,
+        rooms=rooms,
+        f_rsi=np.full(4, 0.75),
+        outdoor_c=np.full(steps, outdoor_c),
+        outdoor_rh=np.full(steps, outdoor_rh),
+    )
+    daily, _ = score_grid(grid)
+    infos = [
+        SeriesInfo("LIVED", "living_room", 0.75, "f_rsi"),
+        SeriesInfo("LIVED", "bedroom", 0.75, "f_rsi"),
+        SeriesInfo("EMPTY", "living_room", 0.75, "f_rsi"),
+        SeriesInfo("EMPTY", "bedroom", 0.75, "f_rsi"),
+    ]
+    out = {a.flat_id: a for a in assess_flats(daily, infos, load_thresholds())}
+    assert out["LIVED"].cold_level == out["EMPTY"].cold_level == "high"
+    assert [f["code"] for f in out["EMPTY"].flags] == ["possible_vacancy"]
+    assert out["EMPTY"].flags[0]["vapour_excess_pa"] == pytest.approx(10, abs=3)
+    assert out["LIVED"].flags == []  # though it shows no humidity spikes

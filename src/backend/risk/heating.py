@@ -189,35 +189,38 @@ def cooling_time_constant_regression(
     x1 = np.where(keep, ti_mid, 0.0)
     x2 = np.where(keep, te_mid, 0.0)
     y = np.where(keep, dtdt, 0.0)
+    shape = w.shape[:-1]
+    flat = (-1, w.shape[-1])
+    x1, x2, y, w = x1.reshape(flat), x2.reshape(flat), y.reshape(flat), w.reshape(flat)
+
+    def dot(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(np.einsum("ij,ij->i", a, b))
+
     # normal equations of y = a·x1 + b·x2 + c, per series
-    s = {
-        "n": w.sum(axis=-1),
-        "1": x1.sum(axis=-1),
-        "2": x2.sum(axis=-1),
-        "11": (x1 * x1).sum(axis=-1),
-        "12": (x1 * x2).sum(axis=-1),
-        "22": (x2 * x2).sum(axis=-1),
-        "y": y.sum(axis=-1),
-        "1y": (x1 * y).sum(axis=-1),
-        "2y": (x2 * y).sum(axis=-1),
-    }
-    shape = s["n"].shape
-    a_mat = np.stack(
-        [
-            np.stack([s["11"], s["12"], s["1"]], axis=-1),
-            np.stack([s["12"], s["22"], s["2"]], axis=-1),
-            np.stack([s["1"], s["2"], s["n"]], axis=-1),
-        ],
-        axis=-2,
-    ).reshape(-1, 3, 3)
-    rhs = np.stack([s["1y"], s["2y"], s["y"]], axis=-1).reshape(-1, 3)
-    coef = np.full(rhs.shape[0], np.nan)
-    enough = s["n"].reshape(-1) >= 3 * min_run_h
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cond = np.linalg.cond(a_mat[enough]) if enough.any() else np.zeros(0)
-    good = np.flatnonzero(enough)[cond < 1e12]
-    if good.size:
-        coef[good] = np.linalg.solve(a_mat[good], rhs[good][..., None])[:, 0, 0]
+    n_ = w.sum(axis=-1)
+    s1, s2, sy = x1.sum(axis=-1), x2.sum(axis=-1), y.sum(axis=-1)
+    a_mat = np.empty((n_.size, 3, 3))
+    a_mat[:, 0, 0] = dot(x1, x1)
+    a_mat[:, 0, 1] = a_mat[:, 1, 0] = dot(x1, x2)
+    a_mat[:, 1, 1] = dot(x2, x2)
+    a_mat[:, 0, 2] = a_mat[:, 2, 0] = s1
+    a_mat[:, 1, 2] = a_mat[:, 2, 1] = s2
+    a_mat[:, 2, 2] = n_
+    rhs = np.stack([dot(x1, y), dot(x2, y), sy], axis=-1)
+    coef = np.full(n_.size, np.nan)
+    enough = np.flatnonzero(n_ >= 3 * min_run_h)
+    if enough.size:
+        # centred, the T_i and T_e columns must not be (nearly) collinear
+        m = a_mat[enough]
+        cnt = m[:, 2, 2]
+        v11 = m[:, 0, 0] - m[:, 0, 2] ** 2 / cnt
+        v22 = m[:, 1, 1] - m[:, 1, 2] ** 2 / cnt
+        v12 = m[:, 0, 1] - m[:, 0, 2] * m[:, 1, 2] / cnt
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr2 = v12**2 / (v11 * v22)
+        good = enough[(v11 > 1e-9) & (v22 > 1e-9) & (corr2 < 1 - 1e-9)]
+        if good.size:
+            coef[good] = np.linalg.solve(a_mat[good], rhs[good][..., None])[:, 0, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         tau = (-1.0 / coef).reshape(shape)
     return np.asarray(np.where((tau >= 1.0) & (tau <= 1000.0), tau, np.nan))
