@@ -115,12 +115,20 @@ def plain_loop_flat(
     for h in range(hours):
         vals = [x for x in outdoor[h * k : (h + 1) * k] if not math.isnan(x)]
         out_hourly.append(sum(vals) / len(vals) if vals else math.nan)
+    # the wall sees outdoor temperature through a first-order lag
+    alpha = 1.0 - math.exp(-1.0 / params.outdoor_lag_h) if params.outdoor_lag_h > 0 else 1.0
+    lagged, y = [], math.nan
+    for x in out_hourly:
+        if not math.isnan(x):
+            y = x if math.isnan(y) else y + alpha * (x - y)
+        lagged.append(y)
     results = []
     for t_series, rh_series, room in zip(temp, rh, rooms, strict=True):
         daily = [[0.0] * len(FIELDS) for _ in range(days)]
         mould_max: list[float] = [math.nan] * days
         mould_end: list[float] = [math.nan] * days
         m, dry = 0.0, 0.0
+        humid_run = 0
         prev_t = prev_rh = math.nan
         hourly_t: list[float] = []
         for h in range(hours):
@@ -137,14 +145,15 @@ def plain_loop_flat(
                     t_sum += t
                     rh_sum += r
                     n += 1
-                if i > 0 and abs(t - t_series[i - 1]) > params.jump_temp_c:
+                if i > 0 and abs(t - t_series[i - 1]) > params.limits.jump_temp_c:
                     jumps += 1
-                if i >= w and r - rh_series[i - w] >= params.spike_rise_pct:
+                if i >= w and r - rh_series[i - w] >= params.limits.spike_rise_pct:
                     spike = True
             bucket[IDX["jumps"]] += jumps
             bucket[IDX["spikes"]] += spike
             if n == 0:
                 hourly_t.append(math.nan)
+                humid_run = 0
                 continue
             cov = n / k
             t_h, rh_h = t_sum / n, rh_sum / n
@@ -159,8 +168,12 @@ def plain_loop_flat(
             bucket[IDX["dew_h"]] += dew * cov
             if rh_h > 70.0:
                 bucket[IDX["rh70_h"]] += cov
+            humid_run = humid_run + 1 if rh_h > 70.0 else 0
+            if humid_run >= 3:
+                bucket[IDX["slow_clear_h"]] += cov
             if not params.occupied_only or bool(occupied_mask(ts, room)):
                 bucket[IDX["occ_hours"]] += cov
+                bucket[IDX["occ_temp_h"]] += t_h * cov
                 if t_h < 18.0:
                     bucket[IDX["below18_h"]] += cov
                 if t_h < 16.0:
@@ -173,9 +186,10 @@ def plain_loop_flat(
                 continue
             bucket[IDX["outdoor_h"]] += t_out
             bucket[IDX["outdoor_hours"]] += 1
-            surf = float(surface_temperature(t_h, t_out, f_rsi))
+            surf = float(surface_temperature(t_h, lagged[h], f_rsi))
             surf_rh = float(surface_relative_humidity(t_h, rh_h, surf))
             bucket[IDX["surf_hours"]] += cov
+            bucket[IDX["surf_rh_h"]] += surf_rh * cov
             if surf_rh >= 80.0:
                 bucket[IDX["surf80_h"]] += cov
             if surf <= dew:
@@ -204,23 +218,30 @@ def plain_loop_flat(
         for d in range(days):
             daily[d][IDX["mould_max"]] = mould_max[d]
             daily[d][IDX["mould_end"]] = mould_end[d]
-        # cooling time constant: regress dT/dt on (T_e − T_i) over falling runs ≥ 4 h
-        sxy = sxx = 0.0
-        run: list[tuple[float, float]] = []
+        # cooling time constant: regress dT/dt on T_i, T_e and 1 over the inner steps
+        # of free-running falls of at least 4 h (at least 0.05 K/h each)
+        rows: list[tuple[float, float, float]] = []
+        run: list[tuple[float, float, float]] = []
         for h in range(hours):
             ok = False
             if h + 1 < hours:
                 dtdt = hourly_t[h + 1] - hourly_t[h]
-                x = (out_hourly[h] + out_hourly[h + 1]) / 2 - (hourly_t[h] + hourly_t[h + 1]) / 2
-                ok = dtdt < 0 and x < -2.0
+                ti = (hourly_t[h] + hourly_t[h + 1]) / 2
+                te = (out_hourly[h] + out_hourly[h + 1]) / 2
+                ok = dtdt < -0.05 and ti - te > 2.0
             if ok:
-                run.append((x, dtdt))
+                run.append((ti, te, dtdt))
                 continue
             if len(run) >= 4:
-                sxy += sum(x * y for x, y in run)
-                sxx += sum(x * x for x, _ in run)
+                rows += run[1:-1]
             run = []
-        tau = sxx / sxy if sxy != 0.0 else math.nan
+        tau = math.nan
+        if len(rows) >= 12:
+            a = np.array([[ti, te, 1.0] for ti, te, _ in rows])
+            b = np.array([y for _, _, y in rows])
+            if np.linalg.cond(a.T @ a) < 1e12:
+                coef = np.linalg.solve(a.T @ a, a.T @ b)
+                tau = -1.0 / coef[0] if coef[0] != 0 else math.nan
         results.append((daily, tau if 1.0 <= tau <= 1000.0 else math.nan))
     return results
 

@@ -53,13 +53,15 @@ class EvaluationError(Exception):
 class CurvePoint:
     """Precision and recall when a flat is called damp (or cold) at evidence ≥
     ``threshold`` on the last day; ``sound_false_alarms`` is the share of sound flats
-    (neither damp nor cold, no sensor fault, occupied) called so."""
+    (neither damp nor cold, no sensor fault, occupied) called so on the last day, and
+    ``sound_flat_days_flagged`` the share of their days called so on any day."""
 
     threshold: float
     tp: int
     fp: int
     fn: int
     sound_false_alarms: float
+    sound_flat_days_flagged: float = 0.0  # share of sound flats' assessed days called so
 
     @property
     def precision(self) -> float:
@@ -109,6 +111,7 @@ class Evaluation:
             out[f"{kind}_precision"] = round(p.precision, 3)
             out[f"{kind}_recall"] = round(p.recall, 3)
             out[f"{kind}_sound_false_alarm_rate"] = round(p.sound_false_alarms, 3)
+            out[f"{kind}_sound_flat_days_flagged"] = round(p.sound_flat_days_flagged, 4)
             out[f"{kind}_median_days_to_detect"] = (
                 round(statistics.median(d), 1) if d else float("nan")
             )
@@ -230,7 +233,17 @@ def evaluate_estate(estate: EstateData, sweep: Sequence[float] = SWEEP) -> Evalu
                 fp += pred and not truth
                 fn += truth and not pred
             alarms = sum(_called(tr, kind, thr, last) for tr in sound)
-            points.append(CurvePoint(thr, tp, fp, fn, alarms / len(sound) if sound else 0.0))
+            flat_days = sum(_called(tr, kind, thr, d) for tr in sound for d in range(days))
+            points.append(
+                CurvePoint(
+                    thr,
+                    tp,
+                    fp,
+                    fn,
+                    alarms / len(sound) if sound else 0.0,
+                    flat_days / (len(sound) * days) if sound else 0.0,
+                )
+            )
         curves[kind] = points
         found: list[float] = []
         lost = 0
@@ -304,6 +317,9 @@ def pool(evaluations: Sequence[Evaluation]) -> Evaluation:
                     sum(q.fp for q in same),
                     sum(q.fn for q in same),
                     float(np.average([q.sound_false_alarms for q in same], weights=flats_sound)),
+                    float(
+                        np.average([q.sound_flat_days_flagged for q in same], weights=flats_sound)
+                    ),
                 )
             )
         curves[kind] = pts
@@ -334,7 +350,17 @@ def write_csv(ev: Evaluation, path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(
-            ["kind", "threshold", "precision", "recall", "tp", "fp", "fn", "sound_false_alarms"]
+            [
+                "kind",
+                "threshold",
+                "precision",
+                "recall",
+                "tp",
+                "fp",
+                "fn",
+                "sound_false_alarms",
+                "sound_flat_days_flagged",
+            ]
         )
         for kind in KINDS:
             for p in ev.curves[kind]:
@@ -348,6 +374,7 @@ def write_csv(ev: Evaluation, path: Path) -> None:
                         p.fp,
                         p.fn,
                         round(p.sound_false_alarms, 4),
+                        round(p.sound_flat_days_flagged, 4),
                     ]
                 )
     delays = path.with_name(path.stem + "_delays.csv")
@@ -368,7 +395,7 @@ def write_png(ev: Evaluation, path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax_pr, ax_t) = plt.subplots(1, 2, figsize=(10, 4.2))
-    for kind, colour in (("damp", "tab:blue"), ("cold", "tab:red")):
+    for kind, colour, offset in (("damp", "tab:blue", (-70, -16)), ("cold", "tab:red", (-70, 8))):
         pts = ev.curves[kind]
         ax_pr.plot(
             [p.recall for p in pts],
@@ -380,7 +407,7 @@ def write_png(ev: Evaluation, path: Path, title: str) -> None:
         op = ev.point(kind)
         ax_pr.plot(op.recall, op.precision, "o", ms=10, mfc="none", color=colour)
         ax_pr.annotate(
-            "shipped", (op.recall, op.precision), textcoords="offset points", xytext=(6, -12)
+            f"{kind}: shipped", (op.recall, op.precision), textcoords="offset points", xytext=offset
         )
     ax_pr.set_xlabel("recall")
     ax_pr.set_ylabel("precision")

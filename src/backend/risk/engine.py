@@ -538,8 +538,9 @@ def _score_rows(
         put(
             "implausible_h", (temp_h < lim.implausible_below_c) | (temp_h > lim.implausible_above_c)
         )
-        put("surf_rh_h", surf_ok, np.nan_to_num(surf_rh) * hours_cov)
-        put("occ_temp_h", occ, np.nan_to_num(temp_h) * hours_cov)
+        # the weights are finite wherever the condition holds (copied only there)
+        put("surf_rh_h", surf_ok, surf_rh * hours_cov)
+        put("occ_temp_h", occ, temp_h * hours_cov)
         # air RH over the limit for the third hour running or more: humidity that does
         # not clear (a shower's rise that clears within two hours does not count)
         humid = humid_runs(rh_h > lim.air_rh_pct, run.run0[r0:r1])

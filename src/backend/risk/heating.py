@@ -144,7 +144,11 @@ def cooling_time_constant(
 
 
 def cooling_time_constant_regression(
-    indoor_c: ArrayLike, outdoor_c: ArrayLike, step_h: float, min_run_h: int = 4
+    indoor_c: ArrayLike,
+    outdoor_c: ArrayLike,
+    step_h: float,
+    min_run_h: int = 4,
+    min_fall_c_per_h: float = 0.05,
 ) -> NDArray[np.floating]:
     """τ [h] per series from heating-off decays with varying outdoor temperature.
 
@@ -154,8 +158,10 @@ def cooling_time_constant_regression(
     dT_i/dt on (T_i, T_e, 1) over falling runs of at least ``min_run_h`` steps gives
     −1/τ as the T_i coefficient; regressing on (T_e − T_i) through the origin instead
     assumes all heat goes outdoors and overstates τ 2.5–3× when half goes to
-    neighbours. Arrays ``(..., steps)``; NaN where no decay was seen, the fit is
-    ill-conditioned, or τ is outside 1–1000 h.
+    neighbours. A step counts when the air falls by at least ``min_fall_c_per_h``
+    (a thermostat holding its setpoint moves hourly means less). Arrays
+    ``(..., steps)``; NaN where no decay was seen, the fit is ill-conditioned, or τ is
+    outside 1–1000 h.
     """
     ti = np.asarray(indoor_c, dtype=np.float64)
     te = np.asarray(outdoor_c, dtype=np.float64)
@@ -168,44 +174,53 @@ def cooling_time_constant_regression(
     te_mid = (te[..., :-1] + te[..., 1:]) / 2
     ti_mid = (ti[..., :-1] + ti[..., 1:]) / 2
     with np.errstate(invalid="ignore"):
-        falling = dtdt < 0
+        # a free-running fall, not a thermostat's wobble around its setpoint
+        falling = dtdt < -min_fall_c_per_h
         falling &= ti_mid - te_mid > 2.0
         falling &= np.isfinite(dtdt)
         falling &= np.isfinite(te_mid)
     keep = _in_long_runs(falling, min_run_h)
+    # the first and last step of a run may hold part of an hour with the heater on
+    # (a mean over a thermostat's switch): only the steps inside a run are used
+    inner = np.zeros_like(keep)
+    inner[..., 1:-1] = keep[..., 1:-1] & keep[..., :-2] & keep[..., 2:]
+    keep = inner
     w = keep.astype(np.float64)
     x1 = np.where(keep, ti_mid, 0.0)
     x2 = np.where(keep, te_mid, 0.0)
     y = np.where(keep, dtdt, 0.0)
+    shape = w.shape[:-1]
+    flat = (-1, w.shape[-1])
+    x1, x2, y, w = x1.reshape(flat), x2.reshape(flat), y.reshape(flat), w.reshape(flat)
+
+    def dot(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(np.einsum("ij,ij->i", a, b))
+
     # normal equations of y = a·x1 + b·x2 + c, per series
-    s = {
-        "n": w.sum(axis=-1),
-        "1": x1.sum(axis=-1),
-        "2": x2.sum(axis=-1),
-        "11": (x1 * x1).sum(axis=-1),
-        "12": (x1 * x2).sum(axis=-1),
-        "22": (x2 * x2).sum(axis=-1),
-        "y": y.sum(axis=-1),
-        "1y": (x1 * y).sum(axis=-1),
-        "2y": (x2 * y).sum(axis=-1),
-    }
-    shape = s["n"].shape
-    a_mat = np.stack(
-        [
-            np.stack([s["11"], s["12"], s["1"]], axis=-1),
-            np.stack([s["12"], s["22"], s["2"]], axis=-1),
-            np.stack([s["1"], s["2"], s["n"]], axis=-1),
-        ],
-        axis=-2,
-    ).reshape(-1, 3, 3)
-    rhs = np.stack([s["1y"], s["2y"], s["y"]], axis=-1).reshape(-1, 3)
-    coef = np.full(rhs.shape[0], np.nan)
-    enough = s["n"].reshape(-1) >= 3 * min_run_h
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cond = np.linalg.cond(a_mat[enough]) if enough.any() else np.zeros(0)
-    good = np.flatnonzero(enough)[cond < 1e12]
-    if good.size:
-        coef[good] = np.linalg.solve(a_mat[good], rhs[good][..., None])[:, 0, 0]
+    n_ = w.sum(axis=-1)
+    s1, s2, sy = x1.sum(axis=-1), x2.sum(axis=-1), y.sum(axis=-1)
+    a_mat = np.empty((n_.size, 3, 3))
+    a_mat[:, 0, 0] = dot(x1, x1)
+    a_mat[:, 0, 1] = a_mat[:, 1, 0] = dot(x1, x2)
+    a_mat[:, 1, 1] = dot(x2, x2)
+    a_mat[:, 0, 2] = a_mat[:, 2, 0] = s1
+    a_mat[:, 1, 2] = a_mat[:, 2, 1] = s2
+    a_mat[:, 2, 2] = n_
+    rhs = np.stack([dot(x1, y), dot(x2, y), sy], axis=-1)
+    coef = np.full(n_.size, np.nan)
+    enough = np.flatnonzero(n_ >= 3 * min_run_h)
+    if enough.size:
+        # centred, the T_i and T_e columns must not be (nearly) collinear
+        m = a_mat[enough]
+        cnt = m[:, 2, 2]
+        v11 = m[:, 0, 0] - m[:, 0, 2] ** 2 / cnt
+        v22 = m[:, 1, 1] - m[:, 1, 2] ** 2 / cnt
+        v12 = m[:, 0, 1] - m[:, 0, 2] * m[:, 1, 2] / cnt
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr2 = v12**2 / (v11 * v22)
+        good = enough[(v11 > 1e-9) & (v22 > 1e-9) & (corr2 < 1 - 1e-9)]
+        if good.size:
+            coef[good] = np.linalg.solve(a_mat[good], rhs[good][..., None])[:, 0, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         tau = (-1.0 / coef).reshape(shape)
     return np.asarray(np.where((tau >= 1.0) & (tau <= 1000.0), tau, np.nan))

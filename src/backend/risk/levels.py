@@ -345,6 +345,8 @@ def assess_flats(
                 # dries (a repair that worked) the index falls only slowly, but nothing
                 # grows any more
                 growing = mmax if rising else 0.0
+                if surf_h < dth.mean_min_hours:  # too short a mean to be a sustained state
+                    mean_srh = min(mean_srh, dth.low_surface_rh_pct)
                 if mmax >= dth.high_mould_index:
                     rank = 3
                 elif growing >= dth.medium_mould_index or mean_srh >= dth.medium_surface_rh_pct:

@@ -54,6 +54,7 @@ class DampThresholds(FileModel):
     medium_mould_index: Amount
     medium_surface_rh_pct: Percent
     low_surface_rh_pct: Percent
+    mean_min_hours: Amount
     air_daily_rh_pct: Percent
     air_weekly_rh_pct: Percent
     air_monthly_rh_pct: Percent

@@ -105,7 +105,6 @@ def run_deadlines(args: argparse.Namespace) -> int:
     return 0
 
 
-
 # -- case records: open by hand, list, show, move, assess, tick ----------------------
 
 
@@ -115,10 +114,14 @@ def _register_records(cases: argparse._SubParsersAction[argparse.ArgumentParser]
         add_settings_flag(p)
         return p
 
-    opened = common(cases.add_parser(
-        "open", help="open a case by hand (a tenant's report or a staff observation)",
-        description="The statutory clock runs from --reported (when the tenant reported "
-        "it or staff saw it), which may be earlier than now."))
+    opened = common(
+        cases.add_parser(
+            "open",
+            help="open a case by hand (a tenant's report or a staff observation)",
+            description="The statutory clock runs from --reported (when the tenant reported "
+            "it or staff saw it), which may be earlier than now.",
+        )
+    )
     opened.add_argument("flat_id")
     opened.add_argument("--kind", choices=[k.value for k in CaseKind], default="repair")
     opened.add_argument("--source", choices=["tenant_report", "staff"], default="tenant_report")
@@ -142,8 +145,11 @@ def _register_records(cases: argparse._SubParsersAction[argparse.ArgumentParser]
     moved.add_argument("--reason", default="", help="why (required to close)")
     moved.set_defaults(func=run_move)
 
-    assessed = common(cases.add_parser(
-        "assess", help="record the landlord's assessment: emergency or significant"))
+    assessed = common(
+        cases.add_parser(
+            "assess", help="record the landlord's assessment: emergency or significant"
+        )
+    )
     assessed.add_argument("reference")
     assessed.add_argument("severity", choices=[s.value for s in Severity])
     assessed.add_argument("--by", required=True, metavar="EMAIL")
@@ -175,14 +181,19 @@ def _case_json(case: HazardCase, now: dt.datetime, *, full: bool = False) -> dic
     clocks = []
     for deadline in case_clocks(case, WorkingCalendar.england_and_wales()):
         left = time_left(deadline, now)
-        clocks.append({
-            **_as_json(deadline),
-            "hours_left": None if left is None else round(left.total_seconds() / 3600, 1),
-            "breached": is_breached(deadline, now=now),
-        })
+        clocks.append(
+            {
+                **_as_json(deadline),
+                "hours_left": None if left is None else round(left.total_seconds() / 3600, 1),
+                "breached": is_breached(deadline, now=now),
+            }
+        )
     out: dict[str, Any] = {
-        "reference": case.reference, "flat_id": case.flat_id, "kind": case.kind,
-        "state": case.state, "severity": case.severity,
+        "reference": case.reference,
+        "flat_id": case.flat_id,
+        "kind": case.kind,
+        "state": case.state,
+        "severity": case.severity,
         "severity_assessed_by": case.severity_assessed_by,
         "trigger_source": case.trigger_source, "aware_at": case.aware_at.isoformat(),
         "opened_by": case.opened_by, "description": case.description,
@@ -194,21 +205,33 @@ def _case_json(case: HazardCase, now: dt.datetime, *, full: bool = False) -> dic
     if full:
         out["verification"] = case.verification
         out["history"] = [
-            {"at": h.at.isoformat(), "actor": h.actor, "event": h.event,
-             "from": h.from_state, "to": h.to_state, "reason": h.reason}
+            {
+                "at": h.at.isoformat(),
+                "actor": h.actor,
+                "event": h.event,
+                "from": h.from_state,
+                "to": h.to_state,
+                "reason": h.reason,
+            }
             for h in case.history
         ]
         out["work_orders"] = [
-            {"reference": o.reference, "contractor": o.contractor.name, "status": o.status,
-             "priority_code": o.priority_code}
+            {
+                "reference": o.reference,
+                "contractor": o.contractor.name,
+                "status": o.status,
+                "priority_code": o.priority_code,
+            }
             for o in case.work_orders
         ]
     return out
 
 
 def _print_case(row: dict[str, Any]) -> None:
-    print(f"{row['reference']} {row['kind']} flat {row['flat_id']}: {row['state']}, "
-          f"severity {row['severity']}, aware {row['aware_at']}")
+    print(
+        f"{row['reference']} {row['kind']} flat {row['flat_id']}: {row['state']}, "
+        f"severity {row['severity']}, aware {row['aware_at']}"
+    )
     for d in row["deadlines"]:
         flag = " BREACHED" if d["breached"] else ""
         due = d["due_at"] or "waits for the investigation"
@@ -231,9 +254,15 @@ def run_open(args: argparse.Namespace) -> int:
     now = utcnow()
     with sessions.begin() as session:
         case = desk.open_case(
-            session, flat_id=args.flat_id, kind=CaseKind(args.kind),
-            trigger=TriggerSource(args.source), aware_at=args.reported, actor=args.by,
-            now=now, description=args.description)
+            session,
+            flat_id=args.flat_id,
+            kind=CaseKind(args.kind),
+            trigger=TriggerSource(args.source),
+            aware_at=args.reported,
+            actor=args.by,
+            now=now,
+            description=args.description,
+        )
         row = _case_json(case, now)
     engine.dispose()
     _emit(args, row)
@@ -268,8 +297,7 @@ def run_move(args: argparse.Namespace) -> int:
     now = utcnow()
     with sessions.begin() as session:
         case = get_case(session, args.reference)
-        desk.move(session, case, CaseState(args.state), actor=args.by, now=now,
-                  reason=args.reason)
+        desk.move(session, case, CaseState(args.state), actor=args.by, now=now, reason=args.reason)
         row = _case_json(case, now)
     engine.dispose()
     _emit(args, row)
@@ -281,8 +309,9 @@ def run_assess(args: argparse.Namespace) -> int:
     now = utcnow()
     with sessions.begin() as session:
         case = get_case(session, args.reference)
-        desk.assess(session, case, Severity(args.severity), actor=args.by, now=now,
-                    reason=args.reason)
+        desk.assess(
+            session, case, Severity(args.severity), actor=args.by, now=now, reason=args.reason
+        )
         row = _case_json(case, now)
     engine.dispose()
     _emit(args, row)

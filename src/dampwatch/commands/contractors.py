@@ -25,8 +25,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add.add_argument("name")
     add.add_argument("--webhook-url", required=True, metavar="URL")
-    add.add_argument("--trade", default="damp_mould",
-                     help="the trade it takes work orders for (default damp_mould)")
+    add.add_argument(
+        "--trade",
+        default="damp_mould",
+        help="the trade it takes work orders for (default damp_mould)",
+    )
     add_json_flag(add)
     add_settings_flag(add)
     add.set_defaults(func=run_add)
@@ -53,16 +56,25 @@ def run_add(args: argparse.Namespace) -> int:
     with sessions.begin() as session:
         if session.scalars(select(Contractor).where(Contractor.name == args.name)).first():
             raise ValidationError(f"a contractor named {args.name!r} already exists")
-        contractor = Contractor(name=args.name, trade=args.trade, webhook_url=url,
-                                secret=secret, enabled=True)
+        contractor = Contractor(
+            name=args.name, trade=args.trade, webhook_url=url, secret=secret, enabled=True
+        )
         session.add(contractor)
         session.flush()
-        row = {"id": contractor.id, "name": contractor.name, "trade": contractor.trade,
-               "webhook_url": url, "secret": secret}
+        row = {
+            "id": contractor.id,
+            "name": contractor.name,
+            "trade": contractor.trade,
+            "webhook_url": url,
+            "secret": secret,
+        }
     engine.dispose()
-    emit(row, args.json,
-         f"contractor {row['id']} {args.name} ({args.trade}) -> {url}\n"
-         f"signing secret (shown once, keep it safe): {secret}")
+    emit(
+        row,
+        args.json,
+        f"contractor {row['id']} {args.name} ({args.trade}) -> {url}\n"
+        f"signing secret (shown once, keep it safe): {secret}",
+    )
     return 0
 
 
@@ -72,8 +84,14 @@ def run_list(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     with make_sessionmaker(engine)() as session:
         rows = [
-            {"id": c.id, "name": c.name, "trade": c.trade, "webhook_url": c.webhook_url,
-             "enabled": c.enabled, "disabled_reason": c.disabled_reason}
+            {
+                "id": c.id,
+                "name": c.name,
+                "trade": c.trade,
+                "webhook_url": c.webhook_url,
+                "enabled": c.enabled,
+                "disabled_reason": c.disabled_reason,
+            }
             for c in session.scalars(select(Contractor).order_by(Contractor.id))
         ]
     engine.dispose()

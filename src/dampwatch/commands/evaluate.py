@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     seeds = args.seeds or [spec.seed if args.seed is None else args.seed]
     t0 = time.perf_counter()
     try:
-        ev = pool([evaluate_estate(spec.generate(seed, end=args.end)) for seed in seeds])
+        each = [evaluate_estate(spec.generate(seed, end=args.end)) for seed in seeds]
+        ev = pool(each)
     except EvaluationError as exc:
         print(f"dampwatch evaluate: {exc}", file=sys.stderr)
         return 2
@@ -91,7 +92,21 @@ def run(args: argparse.Namespace) -> int:
             f"{fig[kind + '_median_days_to_detect']:>13}{fig[kind + '_p90_days_to_detect']:>10}"
             f"{ev.missed[kind]:>8}"
         )
+    damp_days, cold_days = fig["damp_sound_flat_days_flagged"], fig["cold_sound_flat_days_flagged"]
+    print(f"sound flats' days called damp: {damp_days:.2%}, cold: {cold_days:.2%}")
     print(f"vacant flats that would get an outreach ticket: {ev.vacant_outreach_rate:.1%}")
+    if len(each) > 1:
+        print("per seed (damp precision/recall, cold precision/recall):")
+        for one in each:
+            d, c = one.point("damp"), one.point("cold")
+            print(
+                f"  seed {one.seeds[0]}: {d.precision:.3f}/{d.recall:.3f}, "
+                f"{c.precision:.3f}/{c.recall:.3f}"
+            )
+    print(
+        f"flats whose ventilation repair worked, still called damp a week after: "
+        f"{ev.repaired_still_flagged} of {ev.repaired}"
+    )
     for kind in ("damp", "cold"):
         print(f"\n{kind}: precision-recall over the threshold on the evidence (1 = shipped)")
         for p in ev.curves[kind][::2]:
