@@ -103,8 +103,9 @@ class World:
             language="en",
             channel=channel,
             consents=tuple(
-                ConsentGrant(p, LawfulBasis.CONSENT, dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
-                             "paper form")
+                ConsentGrant(
+                    p, LawfulBasis.CONSENT, dt.datetime(2025, 1, 1, tzinfo=dt.UTC), "paper form"
+                )
                 for p in consents
             ),
         )
@@ -142,8 +143,14 @@ def world(database_url: str) -> Iterator[World]:
     flats = [f"N-{i}" for i in range(1, 21)]
     with sessions.begin() as session:
         for i, flat in enumerate(flats, 1):
-            session.add(Flat(id=flat, address=f"Flat {i}, Tower House, Leeds",
-                             postcode="LS1 1AA", landlord="north"))
+            session.add(
+                Flat(
+                    id=flat,
+                    address=f"Flat {i}, Tower House, Leeds",
+                    postcode="LS1 1AA",
+                    landlord="north",
+                )
+            )
     service_id, secret = str(uuid.uuid4()), str(uuid.uuid4())
     ids = [str(uuid.uuid4()) for _ in range(3)]
     status_token, inbound_token = uuid.uuid4().hex, uuid.uuid4().hex
@@ -187,8 +194,9 @@ def world(database_url: str) -> Iterator[World]:
         inbound_callback_url="http://testserver/api/v1/callbacks/notify/inbound",
         inbound_callback_token=inbound_token,
     )
-    server = _Server(uvicorn.Config(standin.app(), host="127.0.0.1", port=port,
-                                    log_level="warning"))
+    server = _Server(
+        uvicorn.Config(standin.app(), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -199,17 +207,25 @@ def world(database_url: str) -> Iterator[World]:
         settings.notify_api_key.get_secret_value(),  # type: ignore[union-attr]
         settings.notify_base_url,
     )
-    channel = NotifyChannel(
-        sessions, notifier, directory, NotifyTemplates(*ids), clock=clock
+    channel = NotifyChannel(sessions, notifier, directory, NotifyTemplates(*ids), clock=clock)
+    dispatcher = Dispatcher(
+        sessions, channel, channel_name="notify", clock=clock, policy=RetryPolicy(), concurrency=4
     )
-    dispatcher = Dispatcher(sessions, channel, channel_name="notify", clock=clock,
-                            policy=RetryPolicy(), concurrency=4)
     with TestClient(app) as client:
         standin.callback_client = client
         yield World(
-            settings=settings, sessions=sessions, standin=standin, clock=clock, cipher=cipher,
-            desk=desk, channel=channel, dispatcher=dispatcher, client=client,
-            tips=TipFindingSink(sessions, desk, clock=clock), cases=cases, flats=flats,
+            settings=settings,
+            sessions=sessions,
+            standin=standin,
+            clock=clock,
+            cipher=cipher,
+            desk=desk,
+            channel=channel,
+            dispatcher=dispatcher,
+            client=client,
+            tips=TipFindingSink(sessions, desk, clock=clock),
+            cases=cases,
+            flats=flats,
         )
     dispatcher.close()
     server.should_exit = True
