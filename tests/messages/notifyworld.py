@@ -6,11 +6,13 @@ callbacks the stand-in calls."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -135,9 +137,26 @@ class World:
         return answer
 
 
+_MIGRATED: dict[str, Path] = {}
+
+
+def _migrate(database_url: str, tmp: Path) -> None:
+    """Migrate; a SQLite store is copied from one migrated once per run (migrating
+    takes seconds, the copy milliseconds)."""
+    if not database_url.startswith("sqlite:///"):
+        migrate(database_url)
+        return
+    target = Path(database_url.removeprefix("sqlite:///"))
+    if "sqlite" not in _MIGRATED:
+        template = tmp / "migrated-template.db"
+        migrate(f"sqlite:///{template}")
+        _MIGRATED["sqlite"] = template
+    shutil.copyfile(_MIGRATED["sqlite"], target)
+
+
 @pytest.fixture
-def world(database_url: str) -> Iterator[World]:
-    migrate(database_url)
+def world(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    _migrate(database_url, tmp_path_factory.getbasetemp())
     engine = make_engine(database_url)
     sessions = make_sessionmaker(engine)
     flats = [f"N-{i}" for i in range(1, 21)]
