@@ -115,7 +115,7 @@ def test_bad_bodies_and_unknown_ids(world: World) -> None:
     assert "07400" not in no_date.text  # the number is not answered back
 
 
-def test_callbacks_answer_503_when_not_configured(world: World) -> None:
+def test_callbacks_are_refused_when_no_token_is_configured(world: World) -> None:
     from fastapi.testclient import TestClient
 
     from backend.app import create_app
@@ -127,4 +127,4 @@ def test_callbacks_answer_503_when_not_configured(world: World) -> None:
             json={"id": "x", "status": "delivered"},
             headers={"Authorization": "Bearer anything"},
         )
-    assert answer.status_code == 503
+    assert answer.status_code == 401
