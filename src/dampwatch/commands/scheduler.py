@@ -10,7 +10,7 @@ from types import FrameType
 
 from dampwatch.commands._common import add_settings_flag, settings_from_args
 from dampwatch_core.db import make_engine, make_sessionmaker, migrate
-from dampwatch_core.findings import Finding
+from dampwatch_core.findings import Finding, FindingSink
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,13 @@ def run(args: argparse.Namespace) -> int:
     # neither package imports the other). The outbox dispatcher sends what cases queue.
     sessions = make_sessionmaker(make_engine(settings.database_url))
     cases = CaseFindingSink.for_store(sessions)
-    # tips after cases: a repair case the same run opens holds the flat's tip back
-    tips = TipFindingSink(sessions, message_desk(settings))
-    scheduler = build_scheduler(settings, finding_sinks=[LoggedFindings(), cases, tips])
+    sinks: list[FindingSink] = [LoggedFindings(), cases]
+    if settings.tenant_data_keys is not None:
+        # tips after cases: a repair case the same run opens holds the flat's tip back
+        sinks.append(TipFindingSink(sessions, message_desk(settings)))
+    else:
+        log.warning("DAMPWATCH_TENANT_DATA_KEYS is not set: no tips to tenants are planned")
+    scheduler = build_scheduler(settings, finding_sinks=sinks)
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
         scheduler.shutdown(wait=False)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 
 from dampwatch.stack.influxdb import SERVICE_USER as SERVICE_INFLUX_USER
 from dampwatch.stack.influxdb import InfluxCredentials, InfluxDB
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 #: keys in secrets.json (names of passwords, not passwords)
 INFLUX_ADMIN_KEY = "influxdb-admin"
 INFLUX_SERVICE_KEY = "influxdb-service"
+#: the Fernet key tenants' contact details are encrypted with in the local stack
+TENANT_DATA_KEY = "tenant-data-key"
 #: the stand-in Notify's service id, API secret, template ids and callback tokens
 NOTIFY_KEYS = (
     "notify-service-id",
@@ -121,6 +124,7 @@ class LocalStack:
             secrets.setdefault(user, new_password())
         for key in NOTIFY_KEYS:  # Notify's ids and secrets are UUIDs
             secrets.setdefault(key, str(uuid.uuid4()))
+        secrets.setdefault(TENANT_DATA_KEY, Fernet.generate_key().decode("ascii"))
         _write_private(path, json.dumps(secrets))
         return secrets
 
@@ -155,6 +159,7 @@ class LocalStack:
             "NOTIFY_EMAIL_TEMPLATE_ID": self._secrets["notify-email-template"],
             "NOTIFY_STATUS_TOKEN": self._secrets["notify-status-token"],
             "NOTIFY_INBOUND_TOKEN": self._secrets["notify-inbound-token"],
+            "TENANT_DATA_KEYS": self._secrets[TENANT_DATA_KEY],
         }
         text = "".join(f"DAMPWATCH_{k}={v}\n" for k, v in values.items())
         _write_private(self.settings_file, text)
