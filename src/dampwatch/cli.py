@@ -38,6 +38,8 @@ COMMAND_MODULES = (
     "tokens",
     "contractors",
     "outbox",
+    "tenants",
+    "partners",
     "messages",
 )
 

@@ -2,9 +2,9 @@
 the message rules and the Notify channel ask for (``alerting``), and the pieces built
 from settings. The one place that sees both packages.
 
-Matching a reply's number to a tenant decrypts the current tenants' mobile numbers
-(they are encrypted with a random nonce, so an equality query cannot find them); only
-the match is recorded as a read of personal data.
+A reply's number is matched to a tenant through the keyed hash the tenant store keeps
+beside each encrypted number (one indexed lookup); the match is recorded as a read of
+personal data.
 """
 
 from __future__ import annotations
@@ -162,6 +162,8 @@ class TenantStoreDirectory:
             select(Tenancy, Tenant)
             .join(Tenant, Tenant.id == Tenancy.tenant_id)
             .where(
+                # the keyed hash beside the encrypted number: one indexed lookup
+                Tenant.phone_lookup.in_(self.cipher.lookups(wanted)),
                 Tenant.phone_is_mobile.is_(True),
                 Tenant.erased_at.is_(None),
                 Tenancy.start_date <= day,
@@ -170,7 +172,7 @@ class TenantStoreDirectory:
         ).all()
         found = []
         for tenancy, tenant in rows:
-            if self.cipher.decrypt(tenant.phone_enc) == wanted:
+            if self.cipher.decrypt(tenant.phone_enc) == wanted:  # a hash collision: no
                 audit.record_personal_data_read(
                     session,
                     _ACTOR,

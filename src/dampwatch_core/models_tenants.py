@@ -99,7 +99,8 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 class Tenant(Base):
     """A person DampWatch may contact. ``phone_enc``, ``email_enc`` and
     ``postal_address_enc`` are Fernet tokens; ``phone_is_mobile`` says whether the
-    phone can receive SMS without decrypting it. ``erased_at``: contact details
+    phone can receive SMS without decrypting it; ``phone_lookup`` finds a tenant by
+    number. ``erased_at``: contact details
     deleted (end of tenancy, see docs/tenants.md)."""
 
     __tablename__ = "tenants"
@@ -112,6 +113,8 @@ class Tenant(Base):
     name: Mapped[str | None] = mapped_column(String(256))
     phone_enc: Mapped[str | None] = mapped_column(Text)
     phone_is_mobile: Mapped[bool | None] = mapped_column(Boolean)
+    #: keyed hash (HMAC-SHA256) of the E.164 phone, to find the tenant a reply came from
+    phone_lookup: Mapped[str | None] = mapped_column(String(64), index=True)
     email_enc: Mapped[str | None] = mapped_column(Text)
     postal_address_enc: Mapped[str | None] = mapped_column(Text)
     #: BCP 47 tag, e.g. ``en``, ``cy``, ``pl``
@@ -276,6 +279,11 @@ class ContactBook(Protocol):
         self, session: Session, tenant_id: str, purpose: Purpose, at: datetime, how: str
     ) -> bool:
         """Withdraw the purpose (True if a consent was withdrawn)."""
+        ...
+
+    def tenants_with_phone(self, session: Session, phone: str) -> list[str]:
+        """Ids of the tenants (contact details not erased) whose phone is ``phone`` (any
+        UK form, or E.164 as Notify gives it); empty if none or not a UK number."""
         ...
 
 

@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.tenants import ContactCipher, TenantBook
+from backend.tenants import ContactCipher, TenantBook, new_key
 from backend.tenants.records import record_from_row
 from backend.tenants.store import end_tenancy, save_tenant
 from dampwatch_core.models_auth import AuditEvent
@@ -77,6 +77,24 @@ def test_withdrawal_stops_contact_at_once(
         assert book.contact_for(session, "N1", Purpose.DAMP_MONITORING, at=NOW) is not None
 
 
+def test_a_reply_finds_its_tenant_by_phone(
+    sessions: sessionmaker[Session], cipher: ContactCipher, key: str
+) -> None:
+    add(sessions, cipher)
+    add(sessions, cipher, tenant_id="T2", flat_id="N2", phone="07400 654321")
+    book = TenantBook(cipher)
+    with sessions.begin() as session:
+        assert book.tenants_with_phone(session, "+447400123456") == ["T1"]
+        assert book.tenants_with_phone(session, "07400 123456") == ["T1"]
+        assert book.tenants_with_phone(session, "07400 999999") == []
+        assert book.tenants_with_phone(session, "not a number") == []
+        # a new key put first: rows still hashed under the old key are found
+        rotating = TenantBook(ContactCipher([new_key(), key]))
+        assert rotating.tenants_with_phone(session, "+447400123456") == ["T1"]
+        end_tenancy(session, "T1", "N1", NOW.date(), actor="cli:test", now=NOW)
+        assert book.tenants_with_phone(session, "+447400123456") == []  # erased
+
+
 def test_a_landline_is_no_sms_number(
     sessions: sessionmaker[Session], cipher: ContactCipher
 ) -> None:
@@ -86,6 +104,17 @@ def test_a_landline_is_no_sms_number(
         assert contact is not None
         assert (contact.phone, contact.landline) == (None, "+441134960000")
         assert contact.channel is ContactChannel.LETTER
+        assert contact.postal_address == "Flat N1\nTower Road\nLeeds\nLS1 1AA"
+
+
+def test_a_letter_goes_to_the_flat_without_another_address(
+    sessions: sessionmaker[Session], cipher: ContactCipher
+) -> None:
+    add(sessions, cipher, postal_address="", channel="letter", phone="")
+    with sessions.begin() as session:
+        contact = TenantBook(cipher).contact_for(session, "N1", Purpose.SMS_TIPS, at=NOW)
+        assert contact is not None and contact.phone is None
+        assert contact.postal_address == "N1 Tower Road\nLeeds\nLS1 1AA"
 
 
 def test_contact_details_are_ciphertext_at_rest(

@@ -17,6 +17,11 @@ does. The landlord is taken to be aware from the moment the signal switched on (
 first qualifying finding), so the minimum duration never delays the statutory clock.
 
 Findings about vacancy and device faults open nothing here.
+
+**Consent.** Given a :class:`~dampwatch_core.models_tenants.ConsentGate`, a case from
+sensor data is opened only if the gate does not refuse it (an outreach case needs the
+household's ``underheating_outreach``); the gate records why it refused, and since the
+signal stays on, a later tick opens the case once consent is given.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from dampwatch_core.errors import DampWatchError
 from dampwatch_core.findings import Finding, FindingKind
 from dampwatch_core.models import utcnow
 from dampwatch_core.models_cases import CaseSignal, CaseStatusChange, HazardCase
+from dampwatch_core.models_tenants import ConsentGate
 
 __all__ = [
     "CaseFindingSink",
@@ -117,9 +123,12 @@ def _summary(evidence: dict[str, Any]) -> str:
 class CaseRulesEngine:
     """Applies :class:`~alerting.cases.config.CaseRules` in a caller's session."""
 
-    def __init__(self, desk: CaseDesk, rules: CaseRules) -> None:
+    def __init__(
+        self, desk: CaseDesk, rules: CaseRules, consent: ConsentGate | None = None
+    ) -> None:
         self.desk = desk
         self.rules = rules
+        self.consent = consent
 
     def _kind_rules(self, kind: CaseKind) -> KindRules:
         return self.rules.repair if kind is CaseKind.REPAIR else self.rules.outreach
@@ -215,6 +224,10 @@ class CaseRulesEngine:
             return None
         if self._in_cooldown(session, signal.flat_id, kind, rules, now) is not None:
             return None
+        if self.consent is not None:
+            if self.consent.refusal(session, signal.flat_id, kind.value, now) is not None:
+                return None
+            self.consent.cleared(session, signal.flat_id, kind.value)
         summary = _summary(signal.evidence)
         base = REPAIR_DESCRIPTION if kind is CaseKind.REPAIR else OUTREACH_DESCRIPTION
         description = f"{base}: {summary}" if kind is CaseKind.REPAIR and summary else base
@@ -288,9 +301,10 @@ class CaseFindingSink:
         rules: CaseRules | None = None,
         *,
         clock: Callable[[], dt.datetime] = utcnow,
+        consent: ConsentGate | None = None,
     ) -> None:
         self.sessions = sessions
-        self.engine = CaseRulesEngine(desk, rules or load_rules())
+        self.engine = CaseRulesEngine(desk, rules or load_rules(), consent)
         self._clock = clock
 
     @classmethod
@@ -301,6 +315,7 @@ class CaseFindingSink:
         rules: CaseRules | None = None,
         calendar: WorkingCalendar | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        consent: ConsentGate | None = None,
     ) -> CaseFindingSink:
         """The sink a composition root hands scoring: the bundled (or given) rules,
         England and Wales working days, work orders to the rules' repair trade."""
@@ -308,7 +323,7 @@ class CaseFindingSink:
         desk = CaseDesk(
             calendar or WorkingCalendar.england_and_wales(), repair_trade=rules.repair.trade
         )
-        return cls(sessions, desk, rules, clock=clock)
+        return cls(sessions, desk, rules, clock=clock, consent=consent)
 
     def publish(self, findings: Sequence[Finding]) -> None:
         if not findings:

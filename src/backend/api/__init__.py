@@ -6,7 +6,7 @@ dashboard, so neither package imports the other.
 
 from fastapi import APIRouter
 
-from backend.api.routes import audit, callbacks, devices, flats, quarantine
+from backend.api.routes import audit, callbacks, devices, flats, quarantine, tenants
 
 __all__ = ["router"]
 
@@ -16,3 +16,4 @@ router.include_router(devices.router)
 router.include_router(quarantine.router)
 router.include_router(audit.router)
 router.include_router(callbacks.router)
+router.include_router(tenants.router)

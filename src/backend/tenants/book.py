@@ -1,36 +1,37 @@
 """The tenants' side of the narrow interfaces in :mod:`dampwatch_core.models_tenants`:
 :class:`TenantBook` is a ``ContactBook`` (for services that reach tenants) and a
 ``ConsentGate`` (for the case rules). The composition root builds one with the cipher
-and hands it over; the receiving service never sees the key or the tables.
+and hands it over; the receiving service never sees the key or the tables. The case
+rules' ``ConsentGate`` is :class:`backend.tenants.consent.HouseholdConsent` (it needs
+no key).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.tenants import store
 from backend.tenants.cipher import ContactCipher
+from backend.tenants.errors import TenantInputError
+from backend.tenants.phones import parse_uk_phone
+from dampwatch_core.models import Flat
 from dampwatch_core.models_tenants import (
-    ConsentHold,
     Contact,
     ContactChannel,
     Purpose,
     Tenant,
 )
 
-__all__ = ["CASE_PURPOSE", "SYSTEM_ACTOR", "TenantBook"]
+__all__ = ["SYSTEM_ACTOR", "TenantBook"]
 
-#: the purpose a case from sensor data serves, per case kind; a kind not named here
-#: (repair: the landlord's repairing duty) needs no consent to be opened
-CASE_PURPOSE = {"outreach": Purpose.UNDERHEATING_OUTREACH}
 SYSTEM_ACTOR = "system"
 
 
 class TenantBook:
-    """Reads contacts for a purpose, withdraws consents, and gates cases.
+    """Reads contacts for a purpose and withdraws consents.
 
     ``contact_for`` writes a ``personal_data.read`` audit event (actor
     ``system:<purpose>``) for each contact it hands out.
@@ -70,7 +71,7 @@ class TenantBook:
             phone=mobile,
             landline=None if details.phone_is_mobile else details.phone,
             email=details.email,
-            postal_address=details.postal_address,
+            postal_address=details.postal_address or _flat_address(session, flat_id),
             channel=ContactChannel(tenant.preferred_channel),
             language=tenant.preferred_language,
         )
@@ -82,75 +83,29 @@ class TenantBook:
             session, tenant_id, purpose, at=at, how=how, actor=SYSTEM_ACTOR
         )
 
-    # -- ConsentGate ----------------------------------------------------------------
-
-    def refusal(
-        self, session: Session, flat_id: str, case_kind: str, at: dt.datetime
-    ) -> str | None:
-        purpose = CASE_PURPOSE.get(case_kind)
-        if purpose is None:
-            return None
-        tenancies = store.current_tenancies(session, flat_id, at.date())
-        if not tenancies:
-            return None  # no household on record: nothing to refuse on its behalf
-        if any(store.current_consent(session, t.tenant_id, purpose) for t in tenancies):
-            return None
-        given = sorted(
-            {c.purpose for t in tenancies for c in t.tenant.consents if c.withdrawn_at is None}
-        )
-        withdrawn = any(
-            c.purpose == purpose.value and c.withdrawn_at is not None
-            for t in tenancies
-            for c in t.tenant.consents
-        )
-        agreed = ", ".join(given) if given else "nothing"
-        reason = (
-            f"no {case_kind} case opened: the household has not agreed to "
-            f"{purpose.value}{' (withdrawn)' if withdrawn else ''}; agreed to: {agreed}"
-        )
-        self._hold(session, flat_id, case_kind, purpose, reason, at)
-        return reason
-
-    def _hold(
-        self,
-        session: Session,
-        flat_id: str,
-        case_kind: str,
-        purpose: Purpose,
-        reason: str,
-        at: dt.datetime,
-    ) -> None:
-        hold = session.get(ConsentHold, (flat_id, case_kind))
-        if hold is None:
-            session.add(
-                ConsentHold(
-                    flat_id=flat_id,
-                    case_kind=case_kind,
-                    purpose=purpose.value,
-                    reason=reason,
-                    first_at=at,
-                    last_at=at,
-                    times=1,
+    def tenants_with_phone(self, session: Session, phone: str) -> list[str]:
+        try:
+            e164 = parse_uk_phone(phone).e164
+        except TenantInputError:
+            return []
+        return list(
+            session.scalars(
+                select(Tenant.id)
+                .where(
+                    Tenant.phone_lookup.in_(self._cipher.lookups(e164)),
+                    Tenant.erased_at.is_(None),
                 )
-            )
-            return
-        hold.reason = reason
-        hold.last_at = at
-        hold.times += 1
-
-    def cleared(self, session: Session, flat_id: str, case_kind: str) -> None:
-        session.execute(
-            delete(ConsentHold).where(
-                ConsentHold.flat_id == flat_id, ConsentHold.case_kind == case_kind
+                .order_by(Tenant.id)
             )
         )
 
-    def consent_on_file(
-        self, session: Session, flat_id: str, purpose: Purpose, at: dt.datetime
-    ) -> tuple[Tenant, int] | None:
-        """The flat's current tenant with ``purpose`` given and that consent's id."""
-        for tenancy in store.current_tenancies(session, flat_id, at.date()):
-            consent = store.current_consent(session, tenancy.tenant_id, purpose)
-            if consent is not None and tenancy.tenant.erased_at is None:
-                return tenancy.tenant, consent.id
+
+def _flat_address(session: Session, flat_id: str) -> str | None:
+    """The flat's address as lines (its comma-separated parts, then the postcode)."""
+    flat = session.get(Flat, flat_id)
+    if flat is None:
         return None
+    lines = [part.strip() for part in flat.address.split(",") if part.strip()]
+    if flat.postcode and flat.postcode not in lines:
+        lines.append(flat.postcode)
+    return "\n".join(lines) or None

@@ -9,7 +9,13 @@ first, re-encrypting every stored value (:meth:`ContactCipher.rotate`, run by
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from backend.tenants.errors import TenantDataError
 from dampwatch_core.errors import ConfigError
@@ -33,6 +39,7 @@ class ContactCipher:
                 "be read or stored without it (docs/tenants.md, Keys)"
             )
         fernets = []
+        self._lookup_keys: list[bytes] = []
         for number, key in enumerate(keys, start=1):
             try:
                 fernets.append(Fernet(key.encode("ascii")))
@@ -41,6 +48,7 @@ class ContactCipher:
                     f"DAMPWATCH_TENANT_DATA_KEYS: key {number} is not a Fernet key "
                     "(32 bytes in URL-safe base64)"
                 ) from None
+            self._lookup_keys.append(_lookup_key(key))
         self._fernet = MultiFernet(fernets)
 
     @classmethod
@@ -64,6 +72,18 @@ class ContactCipher:
                 "DAMPWATCH_TENANT_DATA_KEYS (was a key removed before rotating?)"
             ) from None
 
+    def lookup(self, value: str | None) -> str | None:
+        """A keyed hash of ``value`` under the first key (HMAC-SHA256, hex): stored
+        beside a phone number so a reply from that number finds its tenant without
+        decrypting every row. Not reversible without the key."""
+        if value is None:
+            return None
+        return _hmac(self._lookup_keys[0], value)
+
+    def lookups(self, value: str) -> list[str]:
+        """``value``'s keyed hash under every key (rows not yet rotated carry an old one)."""
+        return [_hmac(key, value) for key in self._lookup_keys]
+
     def rotate(self, token: str | None) -> str | None:
         """``token`` re-encrypted under the first key."""
         if token is None:
@@ -75,3 +95,15 @@ class ContactCipher:
                 "a stored contact detail cannot be decrypted with any key in "
                 "DAMPWATCH_TENANT_DATA_KEYS; nothing was rotated"
             ) from None
+
+
+def _lookup_key(fernet_key: str) -> bytes:
+    """A key for lookups derived from a Fernet key (HKDF-SHA256), so that one setting
+    holds every key and the hash never reuses the encryption key itself."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"dampwatch phone lookup"
+    ).derive(base64.urlsafe_b64decode(fernet_key.encode("ascii")))
+
+
+def _hmac(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()

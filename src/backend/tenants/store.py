@@ -104,6 +104,7 @@ def save_tenant(
     tenant.name = record.name
     tenant.phone_enc = cipher.encrypt(record.phone.e164 if record.phone else None)
     tenant.phone_is_mobile = record.phone.is_mobile if record.phone else None
+    tenant.phone_lookup = cipher.lookup(record.phone.e164 if record.phone else None)
     tenant.email_enc = cipher.encrypt(record.email)
     tenant.postal_address_enc = cipher.encrypt(record.postal_address)
     tenant.preferred_language = record.language
@@ -337,6 +338,7 @@ def end_tenancy(
         tenant.name = None
         tenant.phone_enc = None
         tenant.phone_is_mobile = None
+        tenant.phone_lookup = None
         tenant.email_enc = None
         tenant.postal_address_enc = None
         tenant.erased_at = now
@@ -361,6 +363,7 @@ def rotate_keys(session: Session, cipher: ContactCipher, *, actor: audit.Actor |
     count = 0
     for tenant in session.scalars(select(Tenant).order_by(Tenant.id)):
         tenant.phone_enc = cipher.rotate(tenant.phone_enc)
+        tenant.phone_lookup = cipher.lookup(cipher.decrypt(tenant.phone_enc))
         tenant.email_enc = cipher.rotate(tenant.email_enc)
         tenant.postal_address_enc = cipher.rotate(tenant.postal_address_enc)
         count += 1

@@ -155,6 +155,10 @@ def _register_records(cases: argparse._SubParsersAction[argparse.ArgumentParser]
     ticked.add_argument("--rules", type=Path, metavar="FILE", help="case rules TOML")
     ticked.set_defaults(func=run_tick)
 
+    from dampwatch.commands.partners import register_refer
+
+    register_refer(cases)
+
 
 def _store(args: argparse.Namespace) -> tuple[Engine, sessionmaker[Session], CaseDesk]:
     settings = settings_from_args(args)
@@ -281,12 +285,13 @@ def run_tick(args: argparse.Namespace) -> int:
     # the rules read scoring's findings types; imported here so the other subcommands
     # never depend on them
     from alerting.cases.rules import CaseRulesEngine
+    from backend.tenants.consent import HouseholdConsent
 
     rules = load_rules(args.rules)
     engine, sessions, desk = _store(args)
     desk.repair_trade = rules.repair.trade
     with sessions.begin() as session:
-        counts = CaseRulesEngine(desk, rules).tick(session, utcnow())
+        counts = CaseRulesEngine(desk, rules, HouseholdConsent()).tick(session, utcnow())
     engine.dispose()
     if args.json:
         print(json.dumps(counts))

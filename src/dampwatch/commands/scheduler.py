@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from alerting.cases.rules import CaseFindingSink
     from alerting.messages.scheduling import TipFindingSink
     from backend.scheduler import build_scheduler
+    from backend.tenants.consent import HouseholdConsent
     from dampwatch.messaging import message_desk
 
     settings = settings_from_args(args)
@@ -48,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     # Scoring's findings are logged and become cases (the composition root wires them:
     # neither package imports the other). The outbox dispatcher sends what cases queue.
     sessions = make_sessionmaker(make_engine(settings.database_url))
-    cases = CaseFindingSink.for_store(sessions)
+    # Cases that serve a purpose (outreach) open only with the household's consent.
+    cases = CaseFindingSink.for_store(sessions, consent=HouseholdConsent())
     sinks: list[FindingSink] = [LoggedFindings(), cases]
     if settings.tenant_data_keys is not None:
         # tips after cases: a repair case the same run opens holds the flat's tip back

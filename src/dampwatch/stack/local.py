@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
-from cryptography.fernet import Fernet
 
+from backend.tenants.cipher import new_key
 from dampwatch.stack.influxdb import SERVICE_USER as SERVICE_INFLUX_USER
 from dampwatch.stack.influxdb import InfluxCredentials, InfluxDB
 from dampwatch.stack.mosquitto import Mosquitto
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 #: keys in secrets.json (names of passwords, not passwords)
 INFLUX_ADMIN_KEY = "influxdb-admin"
 INFLUX_SERVICE_KEY = "influxdb-service"
-#: the Fernet key tenants' contact details are encrypted with in the local stack
+#: the Fernet key of tenants' contact details (DAMPWATCH_TENANT_DATA_KEYS)
 TENANT_DATA_KEY = "tenant-data-key"
 #: the stand-in Notify's service id, API secret, template ids and callback tokens
 NOTIFY_KEYS = (
@@ -124,7 +124,7 @@ class LocalStack:
             secrets.setdefault(user, new_password())
         for key in NOTIFY_KEYS:  # Notify's ids and secrets are UUIDs
             secrets.setdefault(key, str(uuid.uuid4()))
-        secrets.setdefault(TENANT_DATA_KEY, Fernet.generate_key().decode("ascii"))
+        secrets.setdefault(TENANT_DATA_KEY, new_key())
         _write_private(path, json.dumps(secrets))
         return secrets
 

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=256), nullable=True),
         sa.Column("phone_enc", sa.Text(), nullable=True),
         sa.Column("phone_is_mobile", sa.Boolean(), nullable=True),
+        sa.Column("phone_lookup", sa.String(length=64), nullable=True),
         sa.Column("email_enc", sa.Text(), nullable=True),
         sa.Column("postal_address_enc", sa.Text(), nullable=True),
         sa.Column("preferred_language", sa.String(length=16), nullable=False),
@@ -44,6 +45,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tenants", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tenants_landlord"), ["landlord"], unique=False)
+        batch_op.create_index(batch_op.f("ix_tenants_phone_lookup"), ["phone_lookup"], unique=False)
 
     op.create_table(
         "consent_holds",
@@ -198,6 +200,7 @@ def downgrade() -> None:
     op.drop_table("consents")
     op.drop_table("consent_holds")
     with op.batch_alter_table("tenants", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_tenants_phone_lookup"))
         batch_op.drop_index(batch_op.f("ix_tenants_landlord"))
 
     op.drop_table("tenants")
