@@ -2,9 +2,9 @@
 the message rules and the Notify channel ask for (``alerting``), and the pieces built
 from settings. The one place that sees both packages.
 
-Matching a reply's number to a tenant decrypts the current tenants' mobile numbers
-(they are encrypted with a random nonce, so an equality query cannot find them); only
-the match is recorded as a read of personal data.
+A reply's number is matched to a tenant through the keyed hash the tenant store keeps
+beside each encrypted number (one indexed lookup); the match is recorded as a read of
+personal data.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from backend.tenants.cipher import ContactCipher
 from backend.tenants.errors import TenantInputError
 from backend.tenants.phones import parse_uk_phone
 from dampwatch_core.errors import ConfigError
+from dampwatch_core.models_cases import HazardCase
 from dampwatch_core.models_tenants import Consent, Purpose, Tenancy, Tenant
 from dampwatch_core.settings import Settings
 
@@ -162,6 +163,8 @@ class TenantStoreDirectory:
             select(Tenancy, Tenant)
             .join(Tenant, Tenant.id == Tenancy.tenant_id)
             .where(
+                # the keyed hash beside the encrypted number: one indexed lookup
+                Tenant.phone_lookup.in_(self.cipher.lookups(wanted)),
                 Tenant.phone_is_mobile.is_(True),
                 Tenant.erased_at.is_(None),
                 Tenancy.start_date <= day,
@@ -170,7 +173,7 @@ class TenantStoreDirectory:
         ).all()
         found = []
         for tenancy, tenant in rows:
-            if self.cipher.decrypt(tenant.phone_enc) == wanted:
+            if self.cipher.decrypt(tenant.phone_enc) == wanted:  # a hash collision: no
                 audit.record_personal_data_read(
                     session,
                     _ACTOR,
@@ -204,6 +207,21 @@ def directory(settings: Settings) -> TenantStoreDirectory:
 
 def message_desk(settings: Settings) -> MessageDesk:
     return MessageDesk(landlord_details(settings), directory(settings))
+
+
+def case_desk(settings: Settings) -> CaseDesk:
+    """The case desk officers act through: when tenants' contact details can be read
+    (``tenant_data_keys`` set), recording an investigation queues each tenant's written
+    summary (a letter or an email, never a text) in the same transaction."""
+    desk = CaseDesk(WorkingCalendar.england_and_wales())
+    if settings.tenant_data_keys is not None:
+        messages = message_desk(settings)
+
+        def summary(session: Session, case: HazardCase, now: dt.datetime) -> None:
+            messages.written_summary(session, case, now)
+
+        desk.after_investigation = summary
+    return desk
 
 
 def notify_inbox(settings: Settings, cases: CaseDesk | None = None) -> NotifyInbox:

@@ -6,11 +6,13 @@ callbacks the stand-in calls."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -103,8 +105,9 @@ class World:
             language="en",
             channel=channel,
             consents=tuple(
-                ConsentGrant(p, LawfulBasis.CONSENT, dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
-                             "paper form")
+                ConsentGrant(
+                    p, LawfulBasis.CONSENT, dt.datetime(2025, 1, 1, tzinfo=dt.UTC), "paper form"
+                )
                 for p in consents
             ),
         )
@@ -134,16 +137,39 @@ class World:
         return answer
 
 
+_MIGRATED: dict[str, Path] = {}
+
+
+def _migrate(database_url: str, tmp: Path) -> None:
+    """Migrate; a SQLite store is copied from one migrated once per run (migrating
+    takes seconds, the copy milliseconds)."""
+    if not database_url.startswith("sqlite:///"):
+        migrate(database_url)
+        return
+    target = Path(database_url.removeprefix("sqlite:///"))
+    if "sqlite" not in _MIGRATED:
+        template = tmp / "migrated-template.db"
+        migrate(f"sqlite:///{template}")
+        _MIGRATED["sqlite"] = template
+    shutil.copyfile(_MIGRATED["sqlite"], target)
+
+
 @pytest.fixture
-def world(database_url: str) -> Iterator[World]:
-    migrate(database_url)
+def world(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    _migrate(database_url, tmp_path_factory.getbasetemp())
     engine = make_engine(database_url)
     sessions = make_sessionmaker(engine)
     flats = [f"N-{i}" for i in range(1, 21)]
     with sessions.begin() as session:
         for i, flat in enumerate(flats, 1):
-            session.add(Flat(id=flat, address=f"Flat {i}, Tower House, Leeds",
-                             postcode="LS1 1AA", landlord="north"))
+            session.add(
+                Flat(
+                    id=flat,
+                    address=f"Flat {i}, Tower House, Leeds",
+                    postcode="LS1 1AA",
+                    landlord="north",
+                )
+            )
     service_id, secret = str(uuid.uuid4()), str(uuid.uuid4())
     ids = [str(uuid.uuid4()) for _ in range(3)]
     status_token, inbound_token = uuid.uuid4().hex, uuid.uuid4().hex
@@ -187,8 +213,9 @@ def world(database_url: str) -> Iterator[World]:
         inbound_callback_url="http://testserver/api/v1/callbacks/notify/inbound",
         inbound_callback_token=inbound_token,
     )
-    server = _Server(uvicorn.Config(standin.app(), host="127.0.0.1", port=port,
-                                    log_level="warning"))
+    server = _Server(
+        uvicorn.Config(standin.app(), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -199,17 +226,25 @@ def world(database_url: str) -> Iterator[World]:
         settings.notify_api_key.get_secret_value(),  # type: ignore[union-attr]
         settings.notify_base_url,
     )
-    channel = NotifyChannel(
-        sessions, notifier, directory, NotifyTemplates(*ids), clock=clock
+    channel = NotifyChannel(sessions, notifier, directory, NotifyTemplates(*ids), clock=clock)
+    dispatcher = Dispatcher(
+        sessions, channel, channel_name="notify", clock=clock, policy=RetryPolicy(), concurrency=4
     )
-    dispatcher = Dispatcher(sessions, channel, channel_name="notify", clock=clock,
-                            policy=RetryPolicy(), concurrency=4)
     with TestClient(app) as client:
         standin.callback_client = client
         yield World(
-            settings=settings, sessions=sessions, standin=standin, clock=clock, cipher=cipher,
-            desk=desk, channel=channel, dispatcher=dispatcher, client=client,
-            tips=TipFindingSink(sessions, desk, clock=clock), cases=cases, flats=flats,
+            settings=settings,
+            sessions=sessions,
+            standin=standin,
+            clock=clock,
+            cipher=cipher,
+            desk=desk,
+            channel=channel,
+            dispatcher=dispatcher,
+            client=client,
+            tips=TipFindingSink(sessions, desk, clock=clock),
+            cases=cases,
+            flats=flats,
         )
     dispatcher.close()
     server.should_exit = True

@@ -56,8 +56,10 @@ def test_wording_rules_refuse(body: str, problem: str) -> None:
 
 
 def test_heat_more_with_money_help_is_allowed() -> None:
-    body = ("If you can, put the heating on low. Help with bills: ((advice_line)). "
-            "Report damp: ((report_phone)). Reply STOP.")
+    body = (
+        "If you can, put the heating on low. Help with bills: ((advice_line)). "
+        "Report damp: ((report_phone)). Reply STOP."
+    )
     assert check_wording("tip.cold.warmth", "sms", body) == []
 
 

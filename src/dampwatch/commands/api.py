@@ -24,8 +24,10 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     migrate(settings.database_url)
+    # Notify's callbacks need the tenant store's key (matching a reply to a tenant)
+    callbacks = notify_inbox(settings) if settings.tenant_data_keys is not None else None
     uvicorn.run(
-        create_app(settings, notify_callbacks=notify_inbox(settings)),
+        create_app(settings, notify_callbacks=callbacks),
         host=args.host or settings.api_host,
         port=args.port or settings.api_port,
         log_level="warning",

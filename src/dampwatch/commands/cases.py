@@ -174,7 +174,9 @@ def _store(args: argparse.Namespace) -> tuple[Engine, sessionmaker[Session], Cas
     settings = settings_from_args(args)
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
-    return engine, make_sessionmaker(engine), CaseDesk(WorkingCalendar.england_and_wales())
+    from dampwatch.messaging import case_desk
+
+    return engine, make_sessionmaker(engine), case_desk(settings)
 
 
 def _case_json(case: HazardCase, now: dt.datetime, *, full: bool = False) -> dict[str, Any]:

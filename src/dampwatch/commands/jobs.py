@@ -55,9 +55,13 @@ class LoggedFindings:
 def run_case_rules(settings: Settings, sessions: sessionmaker[Session]) -> dict[str, int]:
     """The case rules' periodic tick (see ``alerting.cases.rules``)."""
     from alerting.cases.rules import CaseFindingSink
+    from backend.tenants.consent import HouseholdConsent
 
+    # the tick opens cases whose signal held: outreach ones only with consent
     return CaseFindingSink.for_store(
-        sessions, officer_notices=settings.officer_webhook_url is not None
+        sessions,
+        officer_notices=settings.officer_webhook_url is not None,
+        consent=HouseholdConsent(),
     ).tick()
 
 
@@ -109,9 +113,13 @@ def finding_sinks(settings: Settings, sessions: sessionmaker[Session]) -> list[F
     cases = CaseFindingSink.for_store(
         sessions, officer_notices=notices, consent=HouseholdConsent()
     )
-    # tips after cases: a repair case the same run opens holds the flat's tip back
-    tips = TipFindingSink(sessions, message_desk(settings))
-    return [LoggedFindings(), cases, tips]
+    sinks: list[FindingSink] = [LoggedFindings(), cases]
+    if settings.tenant_data_keys is not None:
+        # tips after cases: a repair case the same run opens holds the flat's tip back
+        sinks.append(TipFindingSink(sessions, message_desk(settings)))
+    else:
+        log.warning("DAMPWATCH_TENANT_DATA_KEYS is not set: no tips to tenants are planned")
+    return sinks
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

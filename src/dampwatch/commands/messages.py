@@ -7,11 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
-from alerting.messages.template_store import current_template, save_template, template_keys
-from alerting.messages.templates import Template, check_wording, preview
 from dampwatch.commands._common import (
     add_json_flag,
     add_settings_flag,
@@ -19,10 +16,10 @@ from dampwatch.commands._common import (
     open_store,
     settings_from_args,
 )
-from dampwatch_core.db import make_engine, make_sessionmaker
 from dampwatch_core.errors import ValidationError
-from dampwatch_core.models import utcnow
-from dampwatch_core.models_messages import TenantMessage
+
+if TYPE_CHECKING:  # the store and the templates are imported when a command runs
+    from alerting.messages.templates import Template
 
 STATUSES = (
     "queued",
@@ -80,6 +77,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _template_row(t: Template) -> dict[str, object]:
+    from alerting.messages.templates import preview
+
     shown = preview(t)
     return {
         "key": t.key,
@@ -92,6 +91,9 @@ def _template_row(t: Template) -> dict[str, object]:
 
 
 def run_list_templates(args: argparse.Namespace) -> int:
+    from alerting.messages.template_store import template_keys
+    from dampwatch_core.db import make_engine, make_sessionmaker
+
     settings = settings_from_args(args)
     open_store(settings)
     with make_sessionmaker(make_engine(settings.database_url))() as session:
@@ -115,6 +117,10 @@ def _new_body(args: argparse.Namespace) -> str:
 
 
 def run_edit(args: argparse.Namespace) -> int:
+    from alerting.messages.template_store import save_template
+    from dampwatch_core.db import make_engine, make_sessionmaker
+    from dampwatch_core.models import utcnow
+
     settings = settings_from_args(args)
     body = _new_body(args)
     if not body.strip():
@@ -136,6 +142,10 @@ def run_edit(args: argparse.Namespace) -> int:
 
 
 def run_preview(args: argparse.Namespace) -> int:
+    from alerting.messages.template_store import current_template
+    from alerting.messages.templates import Template, check_wording, preview
+    from dampwatch_core.db import make_engine, make_sessionmaker
+
     settings = settings_from_args(args)
     open_store(settings)
     with make_sessionmaker(make_engine(settings.database_url))() as session:
@@ -167,6 +177,11 @@ def run_preview(args: argparse.Namespace) -> int:
 
 
 def run_list_messages(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from dampwatch_core.db import make_engine, make_sessionmaker
+    from dampwatch_core.models_messages import TenantMessage
+
     settings = settings_from_args(args)
     open_store(settings)
     query = select(TenantMessage).order_by(TenantMessage.id.desc()).limit(max(1, args.limit))

@@ -127,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
             f"{stack.mosquitto.service_url} (services)\n"
             f"  InfluxDB       {stack.influx.url} (database {stack.influx.database})\n"
             f"  gateway        {stack.metrics_url}\n"
+            f"  Notify         {stack.notify_url} (a stand-in: the dashboard's Messages page "
+            "shows what would have been sent)\n"
             f"  endpoints      {stack.stack_file}\n"
             f"  logs           {stack.state_dir / 'logs'}\n"
             + (f"  simulating     {args.simulate} device(s)\n" if args.simulate else "")

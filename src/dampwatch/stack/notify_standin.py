@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import re
 import threading
 import uuid
@@ -48,6 +49,8 @@ __all__ = [
     "is_uk_postcode",
     "main",
 ]
+
+log = logging.getLogger(__name__)
 
 _PLACEHOLDER = re.compile(r"\(\(([^()?]+?)(\?\?.*?)?\)\)", re.DOTALL)
 _POSTCODE = re.compile(r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$", re.IGNORECASE)
@@ -123,6 +126,8 @@ class NotifyStandin:
     #: the service's own number tenants reply to
     inbound_number: str = "07700900000"
     callback_client: httpx.Client | None = None
+    #: the local stack's demo: report each notification delivered a second later
+    auto_deliver: bool = False
     received: list[Received] = field(default_factory=list)
     #: requests refused, as (status, error, message): what a test can look at
     refused: list[tuple[int, str, str]] = field(default_factory=list)
@@ -241,6 +246,8 @@ class NotifyStandin:
             received = self._accept(body, kind)
         except _BadRequest as exc:
             return self._error(exc)
+        if self.auto_deliver and self.status_callback_url:
+            threading.Timer(1.0, self._deliver_later, args=(received.id,)).start()
         template = self.templates[received.template_id]
         return JSONResponse(
             {
@@ -341,6 +348,15 @@ class NotifyStandin:
             self.status_payload(found[0], status),
         )
 
+    def _deliver_later(self, notification_id: str) -> None:
+        try:
+            answer = self.fire_status(notification_id, "delivered")
+        except (httpx.HTTPError, RuntimeError) as exc:
+            log.warning("delivery receipt for %s not sent: %s", notification_id, type(exc).__name__)
+            return
+        if answer.status_code != 200:
+            log.warning("delivery receipt for %s answered %d", notification_id, answer.status_code)
+
     def fire_inbound(
         self,
         source_number: str,
@@ -388,6 +404,7 @@ def load_config(path: Path) -> NotifyStandin:
         status_callback_token=raw.get("status_callback_token"),
         inbound_callback_url=raw.get("inbound_callback_url"),
         inbound_callback_token=raw.get("inbound_callback_token"),
+        auto_deliver=bool(raw.get("auto_deliver", False)),
     )
 
 

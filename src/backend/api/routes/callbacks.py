@@ -2,7 +2,7 @@
 
 Notify calls these, not a user: each carries ``Authorization: Bearer TOKEN`` with the
 token set for it in Notify (``notify_status_token``, ``notify_inbound_token``), checked
-in constant time. No token, or a wrong one: 401; no token configured: 503. The body is
+in constant time. No token, or a wrong one, or none configured: 401. The body is
 validated; what it holds is handed to the message rules (``app.state.notify_callbacks``,
 wired by the composition root). A phone number in a body is neither logged nor
 answered back.
@@ -45,7 +45,7 @@ router = APIRouter(prefix=CALLBACKS_PREFIX, tags=["callbacks"], responses={**ERR
 
 def _check(credentials: HTTPAuthorizationCredentials | None, expected: SecretStr | None) -> None:
     if expected is None or not expected.get_secret_value():
-        raise HTTPException(503, "Notify callbacks are not configured")
+        raise HTTPException(401, "this callback's bearer token is not configured")
     given = credentials.credentials if credentials is not None else ""
     if not given or not hmac.compare_digest(
         given.encode("utf-8"), expected.get_secret_value().encode("utf-8")
