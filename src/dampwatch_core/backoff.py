@@ -79,9 +79,6 @@ class Backoff:
         self._rng = rng or random.Random()
         self.attempt = 0
 
-    def reset(self) -> None:
-        self.attempt = 0
-
     def wait(self) -> bool:
         self.attempt += 1
         if self.hurry.is_set():
