@@ -58,12 +58,8 @@ def test_the_queue_puts_the_next_deadline_first_and_counts(seeded_settings: Sett
     add_person(seeded_settings, "ann@council.example", "officer")
     with signed_in(seeded_settings, "ann@council.example") as c:
         html = c.get("/cases").text
-        assert QUEUE_ROW.findall(html) == [
-            refs["overdue"],
-            refs["soon"],
-            refs["cold"],
-            refs["later"],
-        ]
+        order = [refs["overdue"], refs["soon"], refs["cold"], refs["later"]]
+        assert QUEUE_ROW.findall(html) == order
         assert re.search(r'id="count-overdue">1<', html)
         assert re.search(r'id="count-24h">2<', html)  # the outreach and the repair
         assert re.search(r'id="count-open">4<', html)
