@@ -252,7 +252,7 @@ def main() -> int:
         with InfluxClient(influxd.url, "dampwatch") as influx:
             influx.create_database()
             points = load_readings(influx, sample)
-            hourly = downsample_hourly(influx, max_lookback_h=24 * 31, window_h=24 * 31)
+            hourly = downsample_hourly(influx, max_lookback_h=24 * 31)
         print(
             f"readings: {points} points for {len(sample)} flats (30 days, 10-minute), "
             f"{hourly} hourly aggregates, in {time.perf_counter() - t0:.1f} s"
