@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
