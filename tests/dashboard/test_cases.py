@@ -95,16 +95,32 @@ def test_sql_order_and_the_shown_clock_agree(seeded_settings: Settings) -> None:
         desk_cases = [
             open_case(s, f, hours_ago=h) for f, h in (("A-1", 3), ("B-2", 50), ("C-3", 1))
         ]
+        # assessed significant, its summary sent: the make-safe clock (5 working days)
+        # leads, not the summary's (3 working days, done)
+        d = open_case(s, "B-2", hours_ago=5, kind=CaseKind.OUTREACH)
         officer = _principal()
         t = now()
         a, b, c = desk_cases
         for case, steps in (
+            (
+                d,
+                [
+                    CaseAction.ACKNOWLEDGE,
+                    CaseAction.ASSESS,
+                    CaseAction.RECORD_INVESTIGATION,
+                    CaseAction.SUMMARY_SENT,
+                ],
+            ),
             (a, [CaseAction.ACKNOWLEDGE, CaseAction.RECORD_INVESTIGATION]),
             (b, [CaseAction.ACKNOWLEDGE, CaseAction.RECORD_INVESTIGATION, CaseAction.SUMMARY_SENT]),
             (c, [CaseAction.ACKNOWLEDGE, CaseAction.RECORD_INVESTIGATION, CaseAction.MADE_SAFE]),
         ):
             for step in steps:
-                form = {"action": step.value, "root_cause": "condensation"}
+                form = {
+                    "action": step.value,
+                    "root_cause": "condensation",
+                    "severity": "significant",
+                }
                 from backend.dashboard.case_pages import _desk
 
                 apply_action(
@@ -119,7 +135,9 @@ def test_sql_order_and_the_shown_clock_agree(seeded_settings: Settings) -> None:
         s.flush()
         s.expire_all()
         rows = queue_page(s, CaseFilter(), now=t, limit=10, offset=0)
-        assert len(rows) == 3
+        assert len(rows) == 4
+        (led,) = [r for r in rows if r.case.id == d.id]
+        assert led.clock is not None and led.clock.step == "make_safe"
         for row in rows:
             expected = next_clock(row.case, t)
             assert expected is not None
@@ -128,7 +146,7 @@ def test_sql_order_and_the_shown_clock_agree(seeded_settings: Settings) -> None:
         dues = [r.next_due for r in rows]
         assert dues == sorted(d for d in dues if d is not None)
         counts = queue_counts(s, CaseFilter(), now=t, calendar=CAL)
-        assert counts.open == 3
+        assert counts.open == 4
 
 
 def _principal():  # type: ignore[no-untyped-def]
