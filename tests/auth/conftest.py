@@ -6,10 +6,14 @@ import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
+from alerting.cases.calendar import WorkingCalendar
+from alerting.cases.desk import CaseDesk
+from alerting.cases.states import CaseKind, TriggerSource
 from backend.auth.passwords import hash_password
 from backend.auth.tokens import create_token
 from backend.auth.users import add_user
@@ -69,6 +73,20 @@ def seed_estate(database_url: str) -> dict[str, str]:
             session.flush()
             add_device(session, "esp32-north0000001", "N-1", "bedroom")
             add_device(session, "esp32-south0000001", "S-1", "bedroom")
+            # a case each (DM-000001 north, DM-000002 south), for the case pages
+            desk = CaseDesk(WorkingCalendar.england_and_wales())
+            now = datetime.now(UTC)
+            for flat in ("N-1", "S-1"):
+                desk.open_case(
+                    session,
+                    flat_id=flat,
+                    kind=CaseKind.REPAIR,
+                    trigger=TriggerSource.SENSOR,
+                    aware_at=now,
+                    actor="system",
+                    now=now,
+                    description="test case",
+                )
             # the contractor user's organisation (its work orders are its only routes)
             session.add(
                 Contractor(name="Acme Damp Ltd", trade="damp_mould",

@@ -26,9 +26,9 @@ from dampwatch_core.settings import Settings
 from .conftest import USERS, Estate
 
 #: a value for each path parameter: a record of landlord "north"
-NORTH = {"flat_id": "N-1", "device_id": "esp32-north0000001"}
-SOUTH = {"flat_id": "S-1", "device_id": "esp32-south0000001"}
-MISSING = {"flat_id": "ZZ-9", "device_id": "esp32-none00000009"}
+NORTH = {"flat_id": "N-1", "device_id": "esp32-north0000001", "reference": "DM-000001"}
+SOUTH = {"flat_id": "S-1", "device_id": "esp32-south0000001", "reference": "DM-000002"}
+MISSING = {"flat_id": "ZZ-9", "device_id": "esp32-none00000009", "reference": "DM-999999"}
 
 
 def _public(path: str) -> bool:

@@ -58,12 +58,8 @@ def test_the_queue_puts_the_next_deadline_first_and_counts(seeded_settings: Sett
     add_person(seeded_settings, "ann@council.example", "officer")
     with signed_in(seeded_settings, "ann@council.example") as c:
         html = c.get("/cases").text
-        assert QUEUE_ROW.findall(html) == [
-            refs["overdue"],
-            refs["soon"],
-            refs["cold"],
-            refs["later"],
-        ]
+        order = [refs["overdue"], refs["soon"], refs["cold"], refs["later"]]
+        assert QUEUE_ROW.findall(html) == order
         assert re.search(r'id="count-overdue">1<', html)
         assert re.search(r'id="count-24h">2<', html)  # the outreach and the repair
         assert re.search(r'id="count-open">4<', html)
@@ -99,16 +95,32 @@ def test_sql_order_and_the_shown_clock_agree(seeded_settings: Settings) -> None:
         desk_cases = [
             open_case(s, f, hours_ago=h) for f, h in (("A-1", 3), ("B-2", 50), ("C-3", 1))
         ]
+        # assessed significant, its summary sent: the make-safe clock (5 working days)
+        # leads, not the summary's (3 working days, done)
+        d = open_case(s, "B-2", hours_ago=5, kind=CaseKind.OUTREACH)
         officer = _principal()
         t = now()
         a, b, c = desk_cases
         for case, steps in (
+            (
+                d,
+                [
+                    CaseAction.ACKNOWLEDGE,
+                    CaseAction.ASSESS,
+                    CaseAction.RECORD_INVESTIGATION,
+                    CaseAction.SUMMARY_SENT,
+                ],
+            ),
             (a, [CaseAction.ACKNOWLEDGE, CaseAction.RECORD_INVESTIGATION]),
             (b, [CaseAction.ACKNOWLEDGE, CaseAction.RECORD_INVESTIGATION, CaseAction.SUMMARY_SENT]),
             (c, [CaseAction.ACKNOWLEDGE, CaseAction.RECORD_INVESTIGATION, CaseAction.MADE_SAFE]),
         ):
             for step in steps:
-                form = {"action": step.value, "root_cause": "condensation"}
+                form = {
+                    "action": step.value,
+                    "root_cause": "condensation",
+                    "severity": "significant",
+                }
                 from backend.dashboard.case_pages import _desk
 
                 apply_action(
@@ -123,7 +135,9 @@ def test_sql_order_and_the_shown_clock_agree(seeded_settings: Settings) -> None:
         s.flush()
         s.expire_all()
         rows = queue_page(s, CaseFilter(), now=t, limit=10, offset=0)
-        assert len(rows) == 3
+        assert len(rows) == 4
+        (led,) = [r for r in rows if r.case.id == d.id]
+        assert led.clock is not None and led.clock.step == "make_safe"
         for row in rows:
             expected = next_clock(row.case, t)
             assert expected is not None
@@ -132,7 +146,7 @@ def test_sql_order_and_the_shown_clock_agree(seeded_settings: Settings) -> None:
         dues = [r.next_due for r in rows]
         assert dues == sorted(d for d in dues if d is not None)
         counts = queue_counts(s, CaseFilter(), now=t, calendar=CAL)
-        assert counts.open == 3
+        assert counts.open == 4
 
 
 def _principal():  # type: ignore[no-untyped-def]

@@ -24,7 +24,6 @@ from backend.dashboard.estate import (
     device_problem_counts,
     estate_page,
 )
-from backend.dashboard.story import flat_chart_data
 from backend.dashboard.templating import templates
 from backend.deps import ReadingsDep, SessionDep
 from backend.params import CODE_PATTERN, MAX_OFFSET, TEXT_PATTERN, FlatIdPath
@@ -191,6 +190,9 @@ def flat_chart(
     days: Annotated[int, Query(ge=1, le=90)] = 30,
 ) -> dict[str, Any]:
     """The flat's story as chart data, hourly (see ``backend.dashboard.story``)."""
+    # imported here: the physics pulls in scipy, which the app need not load to start
+    from backend.dashboard.story import flat_chart_data
+
     flat = session.get(Flat, flat_id)
     check_landlord(user, flat.landlord if flat is not None else None, f"flat {flat_id!r}")
     assert flat is not None
