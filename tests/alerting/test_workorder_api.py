@@ -323,6 +323,12 @@ def test_a_malformed_report_is_a_422_and_changes_nothing(desk: Desk) -> None:
     )
     assert response.status_code == 422
     assert "before the work order was raised" in response.json()["detail"]
+    not_json = desk.client.post(
+        f"/api/v1/work-orders/{ref}/status",
+        content=b"{",
+        headers=desk.bearer("acme") | {"content-type": "application/json"},
+    )
+    assert not_json.status_code in (400, 422) and set(not_json.json()) == {"detail", "errors"}
     for bad in ("DM 1", "x" * 41):
         response = desk.client.post(
             f"/api/v1/work-orders/{bad}/status", json=scheduled(), headers=desk.bearer("acme")

@@ -251,12 +251,14 @@ def _plant_cases(s: Any, now: datetime) -> None:
         HazardCase,
         OutboxMessage,
         WorkOrder,
+        WorkOrderStatusUpdate,
     )
 
     contractor = Contractor(name="Acme", trade="damp_mould", webhook_url="https://a.example",
                             secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
     case = HazardCase(reference="DM-000001", flat_id="F1", kind="repair",
-                      trigger_source="sensor", aware_at=now, opened_by="system")
+                      trigger_source="sensor", aware_at=now, opened_by="system",
+                      verify_until=now, reopened_count=1)  # 0010
     s.add_all([contractor, case])
     s.flush()
     s.add_all([
@@ -266,12 +268,16 @@ def _plant_cases(s: Any, now: datetime) -> None:
                      period="10 working days", runs_from="aware", starts_at=now, due_at=now),
         CaseSignal(flat_id="F1", kind="repair", level="high", active_since=now,
                    last_finding_at=now),
-        WorkOrder(reference="DM-000001-1", case_id=case.id, contractor_id=contractor.id,
-                  priority_code="3", raised_at=now, status_updated_at=now),
+        order := WorkOrder(reference="DM-000001-1", case_id=case.id,
+                           contractor_id=contractor.id, priority_code="3", raised_at=now,
+                           status_updated_at=now),
         OutboxMessage(message_id="msg_1", channel="webhook", event_type="work_order.RaiseRepair",
                       contractor_id=contractor.id, case_id=case.id, body="{}", created_at=now,
                       window_started_at=now, next_attempt_at=now),
     ])
+    s.flush()
+    s.add(WorkOrderStatusUpdate(work_order_id=order.id, received_at=now, event_time=now,
+                                type_code="Scheduled", reported_by="c@acme.example"))  # 0010
 
 
 def test_migrations_keep_data_down_and_up_step_by_step(database_url: str) -> None:

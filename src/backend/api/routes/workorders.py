@@ -46,6 +46,7 @@ WorkOrderRef = Annotated[
     ),
 ]
 REFUSED: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorPublic, "description": "The body is not JSON"},
     409: {"model": ErrorPublic, "description": "The work order is complete or cancelled"},
 }
 
