@@ -23,6 +23,8 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
+from alerting.cases.calendar import WorkingCalendar
+from alerting.cases.desk import CaseDesk
 from backend import api, auth, dashboard
 from backend.api.schemas import ErrorPublic, FieldErrorPublic
 from backend.readings import ReadingStore
@@ -70,9 +72,16 @@ def _error(
     return dashboard.error_page(request, status, detail)
 
 
-def create_app(settings: Settings, *, notify_callbacks: NotifyCallbacks | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    notify_callbacks: NotifyCallbacks | None = None,
+    case_desk: CaseDesk | None = None,
+) -> FastAPI:
     """Build the app for ``settings``; nothing connects at import time.
-    ``notify_callbacks`` acts on GOV.UK Notify's callbacks (none: they answer 503)."""
+    ``notify_callbacks`` acts on GOV.UK Notify's callbacks (none: they answer 503);
+    ``case_desk`` is what officers' case actions go through (the composition root's,
+    which queues the tenant's written summary; by default a plain desk)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -129,6 +138,7 @@ def create_app(settings: Settings, *, notify_callbacks: NotifyCallbacks | None =
         return {"status": "ok"}
 
     app.state.notify_callbacks = notify_callbacks
+    app.state.case_desk = case_desk or CaseDesk(WorkingCalendar.england_and_wales())
     app.include_router(api.router)
     app.include_router(dashboard.router)
     dashboard.mount_assets(app)

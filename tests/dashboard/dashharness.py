@@ -81,10 +81,15 @@ def add_person(settings: Settings, email: str, role: str, landlord: str = "defau
 
 
 @contextmanager
-def signed_in(settings: Settings, email: str) -> Iterator[TestClient]:
-    """A browser-like client (session cookie, no token) signed in as ``email``."""
+def signed_in(
+    settings: Settings, email: str, *, case_desk: CaseDesk | None = None
+) -> Iterator[TestClient]:
+    """A browser-like client (session cookie, no token) signed in as ``email``;
+    ``case_desk``: the desk the app's case actions go through (default: a plain one)."""
     with TestClient(
-        create_app(settings), base_url="http://127.0.0.1", raise_server_exceptions=False
+        create_app(settings, case_desk=case_desk),
+        base_url="http://127.0.0.1",
+        raise_server_exceptions=False,
     ) as c:
         page = c.get("/signin")
         r = c.post(

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from alerting.cases.calendar import WorkingCalendar
 from alerting.cases.clocks import Severity
+from alerting.cases.desk import CaseDesk
 from alerting.cases.states import CaseKind, CaseState
 from backend.dashboard.actions import ActionRequest, CaseAction, apply_action
 from backend.dashboard.queue import CaseFilter, next_clock, queue_counts, queue_page
@@ -41,9 +42,7 @@ def seed_queue(settings: Settings) -> dict[str, str]:
         overdue = open_case(s, "A-1", hours_ago=30)  # pending: emergency 24 h passed
         soon = open_case(s, "B-2", hours_ago=2)  # pending: emergency due in 22 h
         later = open_case(s, "C-3", hours_ago=0.1)
-        from backend.dashboard.case_pages import _desk
-
-        _desk().assess(s, later, Severity.SIGNIFICANT, actor="o@x", now=now())
+        CaseDesk(CAL).assess(s, later, Severity.SIGNIFICANT, actor="o@x", now=now())
         cold = open_case(s, "B-2", hours_ago=1, kind=CaseKind.OUTREACH)
         return {
             "overdue": overdue.reference,
@@ -121,11 +120,10 @@ def test_sql_order_and_the_shown_clock_agree(seeded_settings: Settings) -> None:
                     "root_cause": "condensation",
                     "severity": "significant",
                 }
-                from backend.dashboard.case_pages import _desk
 
                 apply_action(
                     s,
-                    _desk(),
+                    CaseDesk(CAL),
                     case,
                     ActionRequest.from_form(form),
                     user=officer,
@@ -201,6 +199,23 @@ def test_an_officer_takes_a_case_through_every_action(seeded_settings: Settings)
             "case.works_scheduled",
             "case.resolve",
         ]
+
+
+def test_recording_the_investigation_calls_the_apps_desk_hook(seeded_settings: Settings) -> None:
+    """The composition root hands the app a desk whose hook queues the tenant's written
+    summary: the dashboard's *record the investigation* must go through it, once."""
+    with store(seeded_settings) as s:
+        add_contractor(s)
+        ref = open_case(s, "B-2", hours_ago=1).reference
+    add_person(seeded_settings, "ann@council.example", "officer")
+    called: list[str] = []
+    desk = CaseDesk(CAL, after_investigation=lambda _s, case, _now: called.append(case.reference))
+    with signed_in(seeded_settings, "ann@council.example", case_desk=desk) as c:
+        assert act(c, ref, "acknowledge")[0] == 303
+        assert called == []
+        assert act(c, ref, "record_investigation", root_cause="condensation")[0] == 303
+        assert act(c, ref, "made_safe")[0] == 303  # already investigated: not again
+    assert called == [ref]
 
 
 def test_every_refusal(seeded_settings: Settings) -> None:

@@ -185,6 +185,8 @@ def _record_investigation(
                 due_date=d.due_date,
             )
         )
+    if desk.after_investigation is not None:  # e.g. the tenant's written summary
+        desk.after_investigation(session, case, now)
     label = ROOT_CAUSES[request.root_cause or ""]
     _history(
         session,

@@ -54,8 +54,11 @@ CaseWorker = Annotated[Principal, require_role("admin", "officer")]
 EVIDENCE_ROWS = 20_000
 
 
-def _desk() -> CaseDesk:
-    return CaseDesk(CALENDAR)
+def _desk(request: Request) -> CaseDesk:
+    """The app's case desk (the composition root's: recording an investigation there
+    also queues the tenant's written summary)."""
+    desk: CaseDesk = request.app.state.case_desk
+    return desk
 
 
 def _case_for(session: Session, user: Principal, reference: str) -> tuple[HazardCase, Flat]:
@@ -190,7 +193,7 @@ def case_action(
     with sessions.begin() as session:
         case, flat = _case_for(session, user, reference)
         apply_action(
-            session, _desk(), case, action, user=user, landlord=flat.landlord, now=utcnow()
+            session, _desk(request), case, action, user=user, landlord=flat.landlord, now=utcnow()
         )
     back = form.get("back", "")
     target = "/cases" if back == "queue" else f"/cases/{reference}?done={action.action.value}"

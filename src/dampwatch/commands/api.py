@@ -20,14 +20,14 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from backend.app import create_app
-    from dampwatch.messaging import notify_inbox
+    from dampwatch.messaging import case_desk, notify_inbox
 
     settings = settings_from_args(args)
     migrate(settings.database_url)
     # Notify's callbacks need the tenant store's key (matching a reply to a tenant)
     callbacks = notify_inbox(settings) if settings.tenant_data_keys is not None else None
     uvicorn.run(
-        create_app(settings, notify_callbacks=callbacks),
+        create_app(settings, notify_callbacks=callbacks, case_desk=case_desk(settings)),
         host=args.host or settings.api_host,
         port=args.port or settings.api_port,
         log_level="warning",
