@@ -25,6 +25,7 @@ from alerting.channels.notify import (
     NotifyTemplates,
     Recipient,
 )
+from alerting.channels.partner_email import PartnerEmailChannel
 from alerting.errors import AlertingError
 from alerting.messages.inbox import NotifyInbox
 from alerting.messages.scheduling import LandlordDetails, MessageDesk, TenantReach
@@ -231,6 +232,22 @@ def notify_inbox(settings: Settings, cases: CaseDesk | None = None) -> NotifyInb
         cases=cases or CaseDesk(WorkingCalendar.england_and_wales()),
         senders=book,
     )
+
+
+def partner_email_channel(settings: Settings) -> PartnerEmailChannel:
+    """Partners' referrals by email, through Notify's email template (settings)."""
+    if settings.notify_api_key is None or not settings.notify_email_template_id:
+        raise ConfigError(
+            "Notify is not configured: set DAMPWATCH_NOTIFY_API_KEY, "
+            "DAMPWATCH_NOTIFY_EMAIL_TEMPLATE_ID"
+        )
+    try:
+        notifier = NotifyClientNotifier(
+            settings.notify_api_key.get_secret_value(), settings.notify_base_url
+        )
+    except AlertingError as exc:
+        raise ConfigError(f"DAMPWATCH_NOTIFY_API_KEY: {exc}") from None
+    return PartnerEmailChannel(notifier, str(settings.notify_email_template_id))
 
 
 def notify_channel(settings: Settings, sessions: sessionmaker[Session]) -> NotifyChannel:

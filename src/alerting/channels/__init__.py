@@ -18,6 +18,7 @@ __all__ = [
     "CONTRACTOR_WEBHOOK",
     "NOTIFY",
     "OFFICER_WEBHOOK",
+    "PARTNER_EMAIL",
     "Channel",
     "ChannelRouter",
     "DeliveryOutcome",
@@ -29,6 +30,7 @@ __all__ = [
 CONTRACTOR_WEBHOOK = "webhook"
 OFFICER_WEBHOOK = "officer_webhook"
 NOTIFY = "notify"
+PARTNER_EMAIL = "email"
 
 
 class DeliveryOutcome(StrEnum):

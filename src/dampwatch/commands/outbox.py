@@ -17,6 +17,7 @@ from alerting.channels import (
     CONTRACTOR_WEBHOOK,
     NOTIFY,
     OFFICER_WEBHOOK,
+    PARTNER_EMAIL,
     Channel,
     ChannelRouter,
 )
@@ -72,11 +73,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--batch-size", type=int, default=100)
     run.add_argument(
         "--channel",
-        choices=(CONTRACTOR_WEBHOOK, OFFICER_WEBHOOK, NOTIFY),
+        choices=(CONTRACTOR_WEBHOOK, OFFICER_WEBHOOK, NOTIFY, PARTNER_EMAIL),
         default=None,
         help="only this channel's messages (default: every configured channel): "
         "webhook: contractors' work orders; officer_webhook: officers' notices; "
-        "notify: messages to tenants through GOV.UK Notify (DAMPWATCH_NOTIFY_* settings)",
+        "notify: messages to tenants through GOV.UK Notify (DAMPWATCH_NOTIFY_* settings); "
+        "email: partners' referrals by email through Notify",
     )
     run.add_argument(
         "--idle-wait", type=float, default=0.5, help="seconds to wait when nothing is due"
@@ -90,16 +92,17 @@ def channels_for(
 ) -> ChannelRouter:
     """Every channel this deployment has: contractors' signed webhooks, the officers'
     incoming webhook when ``officer_webhook_url`` is set, and GOV.UK Notify (messages
-    to tenants) when ``notify_api_key`` is set."""
+    to tenants, and partners' referrals by email) when ``notify_api_key`` is set."""
     channels: dict[str, Channel] = {CONTRACTOR_WEBHOOK: WebhookChannel(client)}
     if settings.officer_webhook_url is not None:
         channels[OFFICER_WEBHOOK] = IncomingWebhookChannel(
             client, settings.officer_webhook_url.get_secret_value()
         )
     if settings.notify_api_key is not None:
-        from dampwatch.messaging import notify_channel
+        from dampwatch.messaging import notify_channel, partner_email_channel
 
         channels[NOTIFY] = notify_channel(settings, sessions)
+        channels[PARTNER_EMAIL] = partner_email_channel(settings)
     return ChannelRouter(channels)
 
 
