@@ -51,6 +51,11 @@ ERRORS: dict[int | str, dict[str, object]] = {
     },
     503: {"model": ErrorPublic, "description": "A store is unavailable; try again later"},
 }
+#: a request body that is not JSON at all (FastAPI answers 400 before validation)
+BAD_BODY: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorPublic, "description": "The body cannot be parsed as JSON"}
+}
+
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorPublic, "description": "No such flat or device"}
 }

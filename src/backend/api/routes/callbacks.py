@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from backend.api.schemas import ERRORS, ErrorPublic
+from backend.api.schemas import BAD_BODY, ERRORS, ErrorPublic
 from backend.deps import SessionDep, SettingsDep
 from dampwatch_core.models import utcnow
 from dampwatch_core.notify_callbacks import DeliveryReceipt, NotifyCallbacks, ReceivedText
@@ -40,7 +40,9 @@ _REFUSALS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorPublic, "description": "No message has that notification id"},
 }
 
-router = APIRouter(prefix=CALLBACKS_PREFIX, tags=["callbacks"], responses={**ERRORS, **_REFUSALS})
+router = APIRouter(
+    prefix=CALLBACKS_PREFIX, tags=["callbacks"], responses={**ERRORS, **BAD_BODY, **_REFUSALS}
+)
 
 
 def _check(credentials: HTTPAuthorizationCredentials | None, expected: SecretStr | None) -> None:

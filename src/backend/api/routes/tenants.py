@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, HTTPException, Path, Request
 from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import select
 
-from backend.api.schemas import ERRORS, NOT_FOUND, ErrorPublic
+from backend.api.schemas import BAD_BODY, ERRORS, NOT_FOUND
 from backend.auth import Principal, check_landlord, require_role
 from backend.auth.personal import personal_field
 from backend.deps import SessionDep
@@ -29,11 +29,6 @@ from dampwatch_core.models import Flat, utcnow
 from dampwatch_core.models_tenants import LawfulBasis, Purpose, Tenancy, Tenant
 
 router = APIRouter(tags=["tenants"], responses=ERRORS | NOT_FOUND)
-
-#: a request body that is not JSON at all (FastAPI answers 400 before validation)
-BAD_BODY: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorPublic, "description": "The body cannot be parsed as JSON"}
-}
 
 #: the roles that see and change tenants' details
 TENANT_ROLES = ("admin", "officer")

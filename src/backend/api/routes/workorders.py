@@ -25,7 +25,7 @@ from alerting.cases.contractor_reports import (
     record_completion,
     record_status,
 )
-from backend.api.schemas import ERRORS, ErrorPublic
+from backend.api.schemas import BAD_BODY, ERRORS, ErrorPublic
 from backend.auth import Principal, require_role
 from backend.deps import SessionDep
 from backend.params import TEXT_PATTERN
@@ -46,7 +46,7 @@ WorkOrderRef = Annotated[
     ),
 ]
 REFUSED: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorPublic, "description": "The body is not JSON"},
+    **BAD_BODY,
     409: {"model": ErrorPublic, "description": "The work order is complete or cancelled"},
 }
 
