@@ -45,9 +45,12 @@ def test_the_evidence_pack_holds_the_record_and_prints_to_pdf(seeded_settings: S
         ref = open_case(s, "B-2", hours_ago=30).reference
     t = int(time.time())
     aware = t - 30 * 3600
-    # readings from two days before awareness, with a six-hour gap
+    # readings from two days before awareness, with a gap of six whole clock hours (the
+    # pack reads hourly means: a gap not on the hour would show as 5 h or 6 h by the time
+    # of day the test runs)
+    hour = aware - aware % 3600
     times = [
-        x for x in range(aware - 2 * 86400, t, 900) if not aware - 12 * 3600 <= x < aware - 6 * 3600
+        x for x in range(aware - 2 * 86400, t, 900) if not hour - 12 * 3600 <= x < hour - 6 * 3600
     ]
     write_readings(seeded_settings, "B-2", "esp32-bbbb00000002", "bedroom", range(0))
     from dampwatch_core.influx import InfluxClient, format_line
