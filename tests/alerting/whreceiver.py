@@ -58,7 +58,13 @@ class Receiver:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
-                body = self.rfile.read(length).decode("utf-8")
+                raw = self.rfile.read(length)
+                if len(raw) < length:
+                    # the sender died mid-request (a dispatcher killed with SIGKILL): a
+                    # cut connection, not an attempt with a bad signature; nothing to answer
+                    self.close_connection = True
+                    return
+                body = raw.decode("utf-8")
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 wid = headers.get("webhook-id", "")
                 try:
